@@ -1,0 +1,42 @@
+"""The FastAPI application: native REST routers, AWS facades, health, OpenAPI and Swagger UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from videolens import __version__
+from videolens.api.problems import install_problem_handlers
+from videolens.api.rest import faces as faces_routes
+from videolens.runtime.container import Container
+
+
+def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_background:
+            container.start_background()
+        try:
+            yield
+        finally:
+            if run_background:
+                container.stop_background()
+
+    app = FastAPI(
+        title="videolens",
+        version=__version__,
+        description="Self-hosted video analytics: faces, streams, jobs, anonymization. "
+        "Native REST API under /v1; AWS-compatible endpoints for signed boto3 requests.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(faces_routes.router)
+    return app

@@ -1,0 +1,151 @@
+"""AWS JSON 1.1 (Rekognition, Kinesis) and rest-json (the three KVS clients) codecs, model-driven."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from botocore.model import OperationModel, ServiceModel
+
+from videolens.api.aws.errors import AwsError
+from videolens.api.aws.rest_binding import bound_members, match_operation, parse_bindings, serialize_bindings
+from videolens.api.aws.shape_values import decode_json, encode_json
+from videolens.api.aws.wire import WireRequest, WireResponse
+
+JSON11 = "application/x-amz-json-1.1"
+
+
+def _load_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise AwsError("SerializationException", "Request body is not valid JSON") from exc
+    if not isinstance(doc, dict):
+        raise AwsError("SerializationException", "Request body must be a JSON object")
+    return doc
+
+
+class JsonCodec:
+    """`POST /` with `X-Amz-Target: <targetPrefix>.<Operation>` and a JSON object body."""
+
+    def find_operation(self, model: ServiceModel, req: WireRequest) -> OperationModel | None:
+        target = req.headers.get("x-amz-target", "")
+        prefix, _, op_name = target.rpartition(".")
+        if req.method != "POST" or prefix != model.metadata.get("targetPrefix"):
+            return None
+        if op_name not in model.operation_names:
+            raise AwsError("UnknownOperationException", f"Unknown operation {target}")
+        return model.operation_model(op_name)
+
+    def parse(self, op: OperationModel, req: WireRequest) -> dict[str, Any]:
+        if "cbor" in req.headers.get("content-type", ""):
+            raise AwsError(
+                "SerializationException",
+                "CBOR is not supported: send AWS JSON 1.1 (Java SDKs: set AWS_CBOR_DISABLE=1 / "
+                "aws.cborEnabled=false)",
+            )
+        shape = op.input_shape
+        doc = _load_body(req.body)
+        return decode_json(shape, doc) if shape is not None else {}
+
+    def serialize(self, op: OperationModel, output: dict[str, Any], request_id: str) -> WireResponse:
+        shape = op.output_shape
+        body = encode_json(shape, output) if shape is not None else {}
+        return WireResponse(
+            200,
+            [("Content-Type", JSON11), ("x-amzn-RequestId", request_id)],
+            json.dumps(body, separators=(",", ":")).encode(),
+        )
+
+    def serialize_error(
+        self, model: ServiceModel, err: AwsError, request_id: str, req: WireRequest
+    ) -> WireResponse:
+        # botocore reads the code only from the body's __type for this protocol
+        body = {"__type": err.code, "message": err.message}
+        return WireResponse(
+            err.status,
+            [("Content-Type", JSON11), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", err.code)],
+            json.dumps(body).encode(),
+        )
+
+
+class RestJsonCodec:
+    """Operations routed by method + path (`POST /getMedia`), members bound to uri/query/headers/body."""
+
+    def find_operation(self, model: ServiceModel, req: WireRequest) -> OperationModel | None:
+        found = match_operation(model, req)
+        if found is None:
+            return None
+        req.route_labels = found[1]
+        return found[0]
+
+    def parse(self, op: OperationModel, req: WireRequest) -> dict[str, Any]:
+        shape = op.input_shape
+        if shape is None:
+            return {}
+        out = parse_bindings(op, req, req.route_labels)
+        payload = shape.serialization.get("payload")
+        if payload:
+            member = shape.members[payload]
+            if member.type_name == "structure":
+                out[payload] = decode_json(member, _load_body(req.body), payload)
+            elif member.type_name in ("blob", "string") and not member.serialization.get("streaming"):
+                out[payload] = req.body if member.type_name == "blob" else req.body.decode()
+            return out
+        bound = bound_members(shape)
+        doc = decode_json(shape, _load_body(req.body))
+        for key, value in doc.items():
+            if key not in bound:
+                out[key] = value
+        return out
+
+    def serialize(self, op: OperationModel, output: dict[str, Any], request_id: str) -> WireResponse:
+        shape = op.output_shape
+        status, headers = serialize_bindings(shape, output, int(op.http.get("responseCode", 200)))
+        headers.append(("x-amzn-RequestId", request_id))
+        if shape is None:
+            return WireResponse(status, headers + [("Content-Type", "application/json")], b"{}")
+        unknown = set(output) - set(shape.members)
+        if unknown:
+            raise TypeError(f"{op.name}: unknown output members {sorted(unknown)}")
+        payload = shape.serialization.get("payload")
+        if payload:
+            member = shape.members[payload]
+            value = output.get(payload)
+            if member.type_name == "structure":
+                body: bytes | Iterator[bytes] | AsyncIterator[bytes] = json.dumps(
+                    encode_json(member, value or {})
+                ).encode()
+                _default_content_type(headers, "application/json")
+            else:
+                body = b"" if value is None else value
+                if isinstance(body, str):
+                    body = body.encode()
+                _default_content_type(headers, "application/octet-stream")
+            return WireResponse(status, headers, body)
+        bound = bound_members(shape)
+        doc = encode_json(shape, {k: v for k, v in output.items() if k not in bound})
+        _default_content_type(headers, "application/json")
+        return WireResponse(status, headers, json.dumps(doc, separators=(",", ":")).encode())
+
+    def serialize_error(
+        self, model: ServiceModel, err: AwsError, request_id: str, req: WireRequest
+    ) -> WireResponse:
+        return WireResponse(
+            err.status,
+            [
+                ("Content-Type", "application/json"),
+                ("x-amzn-RequestId", request_id),
+                ("x-amzn-ErrorType", err.code),
+            ],
+            json.dumps({"Message": err.message}).encode(),
+        )
+
+
+def _default_content_type(headers: list[tuple[str, str]], value: str) -> None:
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", value))
+

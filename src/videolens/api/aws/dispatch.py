@@ -1,0 +1,350 @@
+"""ASGI front door of the AWS facades: SigV4-signed requests go to the AWS layer, the rest falls through.
+
+Routing: the credential scope's service (`Authorization` header or presigned `X-Amz-Credential`)
+picks the facades registered under that signing name, then the protocol's own key picks the
+operation (`X-Amz-Target` for json, `Action` for query, method + path for rest-json / rest-xml).
+Everything that carries no SigV4 goes on to the native FastAPI routes (`/v1/...`, `/healthz`, `/docs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import inspect
+import logging
+import pkgutil
+import urllib.parse
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from anyio import from_thread
+from botocore.model import OperationModel
+
+from videolens.api.aws.errors import AwsError, ParamValidationError
+from videolens.api.aws.payload import ChunkSigning, RequestBody
+from videolens.api.aws.registry import AwsContext, AwsService
+from videolens.api.aws.service_models import error_info, signing_name
+from videolens.api.aws.sigv4 import (
+    EMPTY_SHA256,
+    UNSIGNED_PAYLOAD,
+    MalformedAuth,
+    SignedRequest,
+    auth_error,
+    canonical_request,
+    check_time,
+    parse_signed_request,
+    signature_matches,
+    signing_key,
+)
+from videolens.api.aws.validate import validate
+from videolens.api.aws.wire import WireRequest, WireResponse
+from videolens.services.errors import VideolensError
+
+log = logging.getLogger(__name__)
+
+#: bodies of non-streaming operations are read whole; Rekognition's 5 MB image is ~7 MB of base64
+MAX_BUFFERED_BODY = 32 * 1024 * 1024
+
+
+class ClientDisconnected(Exception):
+    """The client went away while we were reading its body."""
+
+
+def discover_services() -> list[AwsService]:
+    """Every `SERVICE` (or `SERVICES` list) exported by a module of the `videolens.api.aws` package."""
+    import videolens.api.aws as package
+
+    found: list[AwsService] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        service = getattr(module, "SERVICE", None)
+        if isinstance(service, AwsService):
+            found.append(service)
+        found.extend(s for s in getattr(module, "SERVICES", []) if isinstance(s, AwsService))
+    return found
+
+
+def is_aws_request(scope: dict[str, Any]) -> bool:
+    if scope.get("type") != "http":
+        return False
+    for name, value in scope.get("headers", []):
+        if name == b"authorization" and value.startswith(b"AWS4-HMAC-SHA256"):
+            return True
+    return b"X-Amz-Credential=" in scope.get("query_string", b"")
+
+
+class AwsDispatcher:
+    """ASGI middleware: `AwsDispatcher(fastapi_app, container)`."""
+
+    def __init__(self, app: Any, container: Any, services: Sequence[AwsService] | None = None) -> None:
+        self.app = app
+        self.container = container
+        self.settings = container.settings
+        self.by_signing_name: dict[str, list[AwsService]] = {}
+        for service in services if services is not None else discover_services():
+            self.by_signing_name.setdefault(signing_name(service.model), []).append(service)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not is_aws_request(scope):
+            await self.app(scope, receive, send)
+            return
+        await self._handle(scope, receive, send)
+
+    # -- request handling ---------------------------------------------------------------------
+
+    async def _handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        request_id = str(uuid.uuid4())
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        req = WireRequest(
+            method=scope["method"],
+            raw_path=raw_path,
+            query=urllib.parse.parse_qsl(raw_query, keep_blank_values=True),
+            headers=headers,
+        )
+        service: AwsService | None = None
+        try:
+            signed = parse_signed_request(headers, req.query)
+            assert signed is not None  # is_aws_request checked it
+            candidates = self.by_signing_name.get(signed.service, [])
+            if not candidates:
+                raise AwsError("UnknownServiceException", f"No service is served for '{signed.service}'", 400)
+            service = candidates[0]
+            raw = self._raw_route(candidates, req)
+            if raw is not None:
+                service, raw_handler = raw
+                await self._authenticate(service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256))
+                ctx = self._context(service, "raw", req, signed, request_id)
+                ctx.asgi = (scope, receive, send)
+                await raw_handler(ctx, scope, receive, send)
+                return
+            if candidates[0].protocol in ("json", "query"):
+                req.body = await _read_all(receive)
+            op: OperationModel | None = None
+            for candidate in candidates:
+                op = candidate.codec.find_operation(candidate.model, req)
+                if op is not None:
+                    service = candidate
+                    break
+            if op is None:
+                raise _not_implemented(service, f"{req.method} {req.raw_path}")
+            streaming = bool(op.has_streaming_input)
+            if not streaming and service.protocol not in ("json", "query"):
+                req.body = await _read_all(receive)
+            payload_hash = self._payload_hash(service, req, signed, streaming)
+            secret = await self._authenticate(service, req, signed, payload_hash)
+            handler = service.handlers.get(op.name)
+            if handler is None:
+                raise _not_implemented(service, op.name)
+            params = service.codec.parse(op, req)
+            if op.input_shape is not None:
+                validate(op.input_shape, params)
+            ctx = self._context(service, op.name, req, signed, request_id)
+            if streaming:
+                ctx.body = RequestBody(
+                    _puller(receive),
+                    headers,
+                    int(self.settings.max_upload_bytes),
+                    _chunk_signing(signed, secret, payload_hash),
+                )
+            if inspect.iscoroutinefunction(handler):
+                output = await handler(ctx, params)
+            else:
+                output = await anyio.to_thread.run_sync(handler, ctx, params)
+            response = service.codec.serialize(op, output or {}, request_id)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an AWS error document
+            response = self._error_response(service, exc, req, request_id)
+        await _send(response, send, req.method == "HEAD")
+
+    def _raw_route(self, candidates: list[AwsService], req: WireRequest) -> tuple[AwsService, Any] | None:
+        for candidate in candidates:
+            handler = candidate.raw_routes.get(req.raw_path)
+            if handler is not None:
+                return candidate, handler
+        return None
+
+    def _context(
+        self, service: AwsService, op_name: str, req: WireRequest, signed: SignedRequest, request_id: str
+    ) -> AwsContext:
+        host = req.headers.get("host", "")
+        scheme = req.headers.get("x-forwarded-proto", "http")
+        return AwsContext(
+            container=self.container,
+            settings=self.settings,
+            request_id=request_id,
+            service=service.model_name,
+            operation=op_name,
+            access_key=signed.access_key,
+            region=signed.region,
+            headers=req.headers,
+            base_url=f"{scheme}://{host}" if host else str(self.settings.base_url),
+        )
+
+    def _payload_hash(self, service: AwsService, req: WireRequest, signed: SignedRequest, streaming: bool) -> str:
+        if signed.presigned:
+            return req.query_dict().get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
+        claimed = req.headers.get("x-amz-content-sha256")
+        if claimed is None:
+            if streaming:
+                raise AwsError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+            return hashlib.sha256(req.body).hexdigest()
+        if not streaming and len(claimed) == 64 and hashlib.sha256(req.body).hexdigest() != claimed.lower():
+            raise AwsError(
+                "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match"
+            )
+        return claimed
+
+    async def _authenticate(
+        self, service: AwsService, req: WireRequest, signed: SignedRequest, payload_hash: str
+    ) -> str | None:
+        """Check the signature in secure mode; return the secret (None in dev mode)."""
+        if self.settings.effective_auth_mode == "dev":
+            return None
+        now = dt.datetime.now(dt.UTC)
+        protocol = service.protocol
+        secret = await anyio.to_thread.run_sync(self.container.keys.secret_for, signed.access_key)
+        if secret is None:
+            raise auth_error(protocol, "unknown_key", signed, now)
+        problem = check_time(signed, now, int(self.settings.clock_skew_seconds))
+        if problem is not None:
+            raise auth_error(protocol, problem, signed, now)
+        raw_query = "&".join(
+            f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}" for k, v in req.query
+        )
+        creq = canonical_request(
+            req.method, req.raw_path, raw_query, req.headers, signed, payload_hash, protocol == "rest-xml"
+        )
+        if not signature_matches(signed, secret, creq):
+            raise auth_error(protocol, "bad_signature", signed, now)
+        return str(secret)
+
+    def _error_response(
+        self, service: AwsService | None, exc: Exception, req: WireRequest, request_id: str
+    ) -> WireResponse:
+        if service is None:
+            err = exc if isinstance(exc, AwsError) else AwsError("InternalFailure", "Internal error", 500)
+            body = f'{{"__type":"{err.code}","message":{_json_str(err.message)}}}'.encode()
+            return WireResponse(
+                err.status,
+                [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)],
+                body,
+            )
+        model = service.model
+        if isinstance(exc, AwsError):
+            err = exc
+            if not isinstance(exc, MalformedAuth) and exc.status == 400:
+                code, status, sender = error_info(model, exc.code)
+                err = AwsError(code, exc.message, status if status != 400 else exc.status, sender)
+        elif isinstance(exc, ParamValidationError):
+            code, status, sender = error_info(model, service.validation_error)
+            err = AwsError(code, exc.message, status, sender)
+        elif isinstance(exc, VideolensError) and service.error_code(exc) is not None:
+            code, status, sender = error_info(model, str(service.error_code(exc)))
+            err = AwsError(code, exc.message, status, sender)
+        else:
+            log.exception("unhandled error in %s %s", service.model_name, req.raw_path)
+            code, status, sender = error_info(model, service.internal_error)
+            err = AwsError(code, "We encountered an internal error. Please try again.", 500, False)
+        return service.codec.serialize_error(model, err, request_id, req)
+
+
+def _json_str(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def _not_implemented(service: AwsService, what: str) -> AwsError:
+    if service.protocol == "rest-xml":
+        return AwsError("NotImplemented", f"{what} is not implemented by videolens", 501)
+    if service.protocol == "query":
+        return AwsError("InvalidAction", f"{what} is not implemented by videolens", 400)
+    return AwsError("UnknownOperationException", f"{what} is not implemented by videolens", 400)
+
+
+def _chunk_signing(signed: SignedRequest, secret: str | None, payload_hash: str) -> ChunkSigning | None:
+    if secret is None or not payload_hash.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"):
+        return None
+    return ChunkSigning(
+        signing_key(secret, signed.date, signed.region, signed.service),
+        signed.amz_date,
+        signed.scope,
+        signed.signature,
+    )
+
+
+async def _read_all(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        body = message.get("body", b"")
+        size += len(body)
+        if size > MAX_BUFFERED_BODY:
+            raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
+        chunks.append(body)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _puller(receive: Any) -> Any:
+    """A sync `pull()` for worker threads: the next body chunk from the ASGI channel, b"" at the end."""
+    state = {"done": False}
+
+    def pull() -> bytes:
+        while not state["done"]:
+            message = from_thread.run(receive)
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            state["done"] = not message.get("more_body", False)
+            body: bytes = message.get("body", b"")
+            if body:
+                return body
+        return b""
+
+    return pull
+
+
+async def _send(response: WireResponse, send: Any, head: bool) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    names = {k.lower() for k, _ in response.headers}
+    body = response.body
+    if isinstance(body, bytes | bytearray):
+        if "content-length" not in names:
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else bytes(body)})
+        return
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if head:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if isinstance(body, AsyncIterator):
+        async for chunk in body:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    else:
+        iterator: Iterator[bytes] = iter(body)
+        try:
+            while True:
+                chunk = await anyio.to_thread.run_sync(next, iterator, None)
+                if chunk is None:
+                    break
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                await anyio.to_thread.run_sync(close)
+    await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,231 @@
+"""The `videolens` command line: the server, and the capabilities run in-process on the data directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from videolens.runtime.container import Container
+from videolens.runtime.settings import Settings
+from videolens.services.errors import VideolensError
+
+app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
+collections_app = typer.Typer(help="Face collections.", no_args_is_help=True)
+faces_app = typer.Typer(help="Detect, index and search faces.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+app.add_typer(faces_app, name="faces")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_from_env() -> Settings:
+    return Settings()
+
+
+def open_container() -> Container:
+    return Container(settings_from_env())
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def print_json(doc: object) -> None:
+    console.print_json(json.dumps(doc, default=str))
+
+
+def read_image(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", 2)
+        raise  # unreachable; keeps type checkers calm
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (VIDEOLENS_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (VIDEOLENS_PORT)")] = None,
+) -> None:
+    """Run the HTTP server (native REST API + AWS-compatible endpoints)."""
+    import uvicorn
+
+    from videolens.api.app import create_app
+    from videolens.runtime.logging import configure_logging
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level, settings.log_json)
+    container = Container(settings)
+    try:
+        uvicorn.run(
+            create_app(container),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        container.close()
+
+
+@collections_app.command("create")
+def collections_create(collection_id: str) -> None:
+    """Create a face collection."""
+    with _service_errors():
+        coll = open_container().faces.create_collection(collection_id)
+    console.print(f"created collection [bold]{coll.collection_id}[/]")
+
+
+@collections_app.command("list")
+def collections_list() -> None:
+    """List face collections with their face counts."""
+    table = Table("collection", "faces", "created")
+    token: str | None = None
+    with _service_errors():
+        faces = open_container().faces
+        while True:
+            page, token = faces.list_collections(None, token)
+            for coll in page:
+                table.add_row(coll.collection_id, str(coll.face_count), coll.created_at.isoformat())
+            if not token:
+                break
+    console.print(table)
+
+
+@collections_app.command("describe")
+def collections_describe(collection_id: str) -> None:
+    """Show one collection."""
+    with _service_errors():
+        coll = open_container().faces.describe_collection(collection_id)
+    print_json({"collection_id": coll.collection_id, "face_count": coll.face_count,
+                "created_at": coll.created_at.isoformat(), "face_model_version": coll.face_model_version})
+
+
+@collections_app.command("delete")
+def collections_delete(collection_id: str) -> None:
+    """Delete a collection and all its faces."""
+    with _service_errors():
+        open_container().faces.delete_collection(collection_id)
+    console.print(f"deleted collection [bold]{collection_id}[/]")
+
+
+@faces_app.command("detect")
+def faces_detect(
+    image: Path,
+    all_attributes: Annotated[bool, typer.Option("--all", help="also 68-point landmarks, eyes/mouth open")] = False,
+) -> None:
+    """Detect faces in an image and print them as JSON."""
+    from dataclasses import asdict
+
+    data = read_image(image)
+    with _service_errors():
+        result = open_container().faces.detect_faces(data, "ALL" if all_attributes else "DEFAULT")
+    print_json(asdict(result))
+
+
+@faces_app.command("index")
+def faces_index(
+    collection_id: str,
+    images: list[Path],
+    external_id: Annotated[str | None, typer.Option("--external-id", help="external image id")] = None,
+    max_faces: Annotated[int | None, typer.Option(help="keep at most N faces, largest first")] = None,
+    quality_filter: Annotated[str, typer.Option(help="NONE, AUTO, LOW, MEDIUM or HIGH")] = "AUTO",
+) -> None:
+    """Index the faces of one or more images into a collection."""
+    faces = open_container().faces
+    table = Table("image", "face id", "confidence", "unindexed")
+    for path in images:
+        with _service_errors():
+            result = faces.index_faces(
+                collection_id, read_image(path), external_id, max_faces, quality_filter.upper()  # type: ignore[arg-type]
+            )
+        for rec in result.records:
+            table.add_row(path.name, rec.face.face_id, f"{rec.face.confidence:.1f}", "")
+        for un in result.unindexed:
+            table.add_row(path.name, "-", f"{un.detail.confidence:.1f}", ",".join(un.reasons))
+    console.print(table)
+
+
+@faces_app.command("list")
+def faces_list(collection_id: str) -> None:
+    """List the faces of a collection."""
+    table = Table("face id", "external id", "image id")
+    faces = open_container().faces
+    token: str | None = None
+    with _service_errors():
+        while True:
+            page, token = faces.list_faces(collection_id, None, token)
+            for f in page:
+                table.add_row(f.face_id, f.external_image_id or "", f.image_id)
+            if not token:
+                break
+    console.print(table)
+
+
+@faces_app.command("delete")
+def faces_delete(collection_id: str, face_ids: list[str]) -> None:
+    """Delete faces from a collection."""
+    with _service_errors():
+        result = open_container().faces.delete_faces(collection_id, face_ids)
+    console.print(f"deleted {len(result.deleted)}; not found: {[u.face_id for u in result.unsuccessful]}")
+
+
+@faces_app.command("search")
+def faces_search(
+    collection_id: str,
+    image: Path,
+    threshold: Annotated[float | None, typer.Option(help="minimum similarity 0-100 (default 80)")] = None,
+    max_matches: Annotated[int, typer.Option(help="matches per face")] = 1,
+) -> None:
+    """Recognise every face of an image against a collection."""
+    with _service_errors():
+        faces = open_container().faces.recognize_faces(collection_id, read_image(image), max_matches, threshold)
+    table = Table("face (left,top,w,h)", "match", "similarity", "face id")
+    for rf in faces:
+        b = rf.face.bounding_box
+        box = f"{b.left:.2f},{b.top:.2f},{b.width:.2f},{b.height:.2f}"
+        if not rf.matches:
+            table.add_row(box, "[dim]no match[/]", "", "")
+        for m in rf.matches:
+            table.add_row(box, m.face.external_image_id or "", f"{m.similarity:.1f}", m.face.face_id)
+    console.print(table)
+
+
+@faces_app.command("compare")
+def faces_compare(
+    source: Path,
+    target: Path,
+    threshold: Annotated[float | None, typer.Option(help="minimum similarity 0-100 (default 80)")] = None,
+) -> None:
+    """Compare the largest face of SOURCE with every face of TARGET."""
+    with _service_errors():
+        result = open_container().faces.compare_faces(read_image(source), read_image(target), threshold)
+    console.print(f"matched: {[round(m.similarity, 1) for m in result.matches]}; unmatched: {len(result.unmatched)}")
+
+
+class _service_errors:
+    """Turns service errors into a red message and exit code 2 (bad input) instead of a traceback."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, _tb: object) -> bool:
+        if isinstance(exc, VideolensError):
+            fail(exc.message, 2)
+        return False
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

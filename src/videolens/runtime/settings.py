@@ -1,0 +1,77 @@
+"""The one settings object of a videolens process (pydantic-settings, env prefix VIDEOLENS_)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of the server; built once per process and passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="VIDEOLENS_", env_file=None, extra="ignore")
+
+    data_dir: Path = Path("./videolens-data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: SQLAlchemy URL; default: SQLite file in data_dir. PostgreSQL: postgresql+psycopg://user@host/db
+    database_url: str | None = None
+    #: public base URL clients use to reach us (GetDataEndpoint, HLS URLs); default http://host:port
+    public_base_url: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # AWS facade identity
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    #: "dev": any access key accepted (signature not checked); "secure": SigV4 verified against keys;
+    #: "auto": dev on a loopback bind address, secure otherwise.
+    auth_mode: Literal["auto", "dev", "secure"] = "auto"
+    clock_skew_seconds: int = 900
+
+    # faces
+    max_image_bytes: int = 15 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    face_match_threshold: float = 80.0
+    detection_threshold: float = 0.5
+    min_face_size: int = 12
+
+    # uploads / jobs
+    max_upload_bytes: int = 50 * 1024 * 1024 * 1024
+    job_workers: int = Field(default=1, ge=0)
+
+    @property
+    def database_url_resolved(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'videolens.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def effective_auth_mode(self) -> Literal["dev", "secure"]:
+        if self.auth_mode != "auto":
+            return self.auth_mode
+        return "dev" if _is_loopback(self.host) else "secure"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

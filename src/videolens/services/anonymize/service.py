@@ -1,0 +1,206 @@
+"""The one anonymization implementation behind the CLI, `videolens.anonymize()` and the REST jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from videolens.media.images import ImageDecodeError, decode_image
+from videolens.media.video_transcode import EncodeOptions, MediaError, probe_video, transcode_video
+from videolens.services.anonymize.boxes_json import BoxesLog
+from videolens.services.anonymize.options import AnonymizeOptions
+from videolens.services.anonymize.pipeline import AnonymizePipeline, FaceBox, FrameBoxes
+from videolens.services.anonymize.sparing import SpareDecider, SpareMatcher
+from videolens.services.errors import InvalidMediaError, InvalidParameterError
+from videolens.vision.detector import FaceDetector
+from videolens.vision.embedder import FaceEmbedder
+from videolens.vision.redaction import redact, scaled_box
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mts", ".flv", ".mpg", ".mpeg")
+#: photos are detected at up to this side (small faces in large photos matter more than speed there)
+IMAGE_DETECT_SIDE = 2048
+
+ProgressCallback = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class AnonymizeResult:
+    input: Path
+    output: Path
+    kind: str  # "video" | "image"
+    frames: int
+    faces: int  # distinct tracks (video) or faces (image)
+    spared: int
+    elapsed_s: float
+    warning: str | None = None  # e.g. where a truncated input stopped
+    copied_streams: tuple[str, ...] = ()
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+def default_output(input_path: Path) -> Path:
+    """deface's naming: `clip.mp4` → `clip_anonymized.mp4` next to the input."""
+    return input_path.with_name(f"{input_path.stem}_anonymized{input_path.suffix}")
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+class AnonymizeService:
+    """Hides faces in videos and images; models are loaded once and shared by every call."""
+
+    def __init__(self, embedder_factory: Callable[[], FaceEmbedder] = FaceEmbedder) -> None:
+        self._detectors: dict[int, FaceDetector] = {}
+        self._embedder: FaceEmbedder | None = None
+        self._embedder_factory = embedder_factory
+        self._lock = threading.Lock()
+
+    def detector(self, max_side: int) -> FaceDetector:
+        with self._lock:
+            if max_side not in self._detectors:
+                self._detectors[max_side] = FaceDetector(threshold=0.2, min_face_size=6, max_input_side=max_side)
+            return self._detectors[max_side]
+
+    def embedder(self) -> FaceEmbedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._embedder_factory()
+            return self._embedder
+
+    def anonymize_file(
+        self,
+        input_path: str | Path,
+        output_path: str | Path | None = None,
+        options: AnonymizeOptions | None = None,
+        *,
+        matcher: SpareMatcher | None = None,
+        boxes_json: str | Path | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> AnonymizeResult:
+        """Anonymize one video or image file into `output_path` (default: `<name>_anonymized.<ext>`)."""
+        options = options or AnonymizeOptions()
+        src = Path(input_path)
+        if not src.is_file():
+            raise InvalidParameterError(f"input not found: {src}")
+        dst = Path(output_path) if output_path is not None else default_output(src)
+        if dst.resolve() == src.resolve():
+            raise InvalidParameterError(f"output would overwrite the input: {dst}")
+        if options.spare_collection is not None and matcher is None:
+            raise InvalidParameterError("sparing a collection needs a matcher (the faces service)")
+        if is_image_path(src):
+            return self._image(src, dst, options, matcher, boxes_json)
+        return self._video(src, dst, options, matcher, boxes_json, progress)
+
+    # video --------------------------------------------------------------------------------------
+    def _video(
+        self,
+        src: Path,
+        dst: Path,
+        options: AnonymizeOptions,
+        matcher: SpareMatcher | None,
+        boxes_json: str | Path | None,
+        progress: ProgressCallback | None,
+    ) -> AnonymizeResult:
+        started = time.perf_counter()
+        detector = self.detector(options.detect_max_side)
+        spare = SpareDecider(matcher, self.embedder(), options.spare_threshold) if matcher is not None else None
+        log_boxes: BoxesLog | None = None
+
+        try:
+            info = probe_video(src)
+        except MediaError as exc:
+            raise InvalidMediaError(str(exc)) from exc
+        fps = float(info.frame_rate) if info.frame_rate else None
+        if boxes_json is not None:
+            log_boxes = BoxesLog(src.name, info.width, info.height, fps)
+
+        pipeline = AnonymizePipeline(
+            detector,
+            options,
+            fps,
+            (info.width, info.height),
+            spare=spare,
+            on_frame=log_boxes.add if log_boxes is not None else None,
+        )
+
+        encode = EncodeOptions(codec=options.codec, crf=options.crf, preset=options.preset, threads=options.threads)
+        try:
+            result = transcode_video(src, dst, pipeline, encode, progress)
+        except MediaError as exc:
+            dst.unlink(missing_ok=True)
+            raise InvalidMediaError(str(exc)) from exc
+        if log_boxes is not None and boxes_json is not None:
+            log_boxes.write(boxes_json)
+        stats = pipeline.stats
+        elapsed = time.perf_counter() - started
+        return AnonymizeResult(
+            input=src,
+            output=dst,
+            kind="video",
+            frames=result.frames,
+            faces=len(stats.tracks),
+            spared=len(stats.spared_tracks),
+            elapsed_s=elapsed,
+            warning=result.warning,
+            copied_streams=tuple(result.copied_streams),
+        )
+
+    # image --------------------------------------------------------------------------------------
+    def _image(
+        self,
+        src: Path,
+        dst: Path,
+        options: AnonymizeOptions,
+        matcher: SpareMatcher | None,
+        boxes_json: str | Path | None,
+    ) -> AnonymizeResult:
+        started = time.perf_counter()
+        try:
+            image = decode_image(src.read_bytes())
+        except ImageDecodeError as exc:
+            raise InvalidMediaError(f"{src.name}: {exc}") from exc
+        height, width = image.shape[:2]
+        detector = self.detector(max(options.detect_max_side, IMAGE_DETECT_SIDE))
+        detections = detector.detect(image, threshold=options.threshold)
+        spared = [False] * len(detections)
+        if matcher is not None and detections:
+            embeddings = self.embedder().embed(image, detections)
+            spared = [matcher.best_similarity(e) >= options.spare_threshold for e in embeddings]
+        style = options.style
+        faces = []
+        for i, (det, keep) in enumerate(zip(detections, spared, strict=True)):
+            box = (det.x1, det.y1, det.x2, det.y2)
+            faces.append(FaceBox(i + 1, box, scaled_box(box, style.mask_scale, width, height), det.score, True, keep))
+        redact(image, [f.box for f in faces if not f.spared], style)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        suffix = dst.suffix.lower() if dst.suffix.lower() in IMAGE_SUFFIXES else ".jpg"
+        params = [cv2.IMWRITE_JPEG_QUALITY, 92] if suffix in (".jpg", ".jpeg") else []
+        ok, encoded = cv2.imencode(suffix, image, params)
+        if not ok:
+            raise InvalidParameterError(f"cannot encode an image as {suffix}")
+        dst.write_bytes(encoded.tobytes())
+        if boxes_json is not None:
+            log_boxes = BoxesLog(src.name, width, height, None)
+            log_boxes.add(FrameBoxes(0, None, None, tuple(faces)))
+            log_boxes.write(boxes_json)
+        return AnonymizeResult(
+            input=src,
+            output=dst,
+            kind="image",
+            frames=1,
+            faces=len(faces),
+            spared=sum(spared),
+            elapsed_s=time.perf_counter() - started,
+        )

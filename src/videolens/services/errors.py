@@ -1,0 +1,85 @@
+"""Typed service errors; every front door maps them to its own wire format."""
+
+from __future__ import annotations
+
+
+class VideolensError(Exception):
+    """Base class of every error a service raises on purpose."""
+
+    #: short stable code used by the native REST API (problem+json "type" suffix)
+    code = "error"
+    #: HTTP status the native REST API answers with
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameterError(VideolensError):
+    code = "invalid-parameter"
+
+
+class NotFoundError(VideolensError):
+    code = "not-found"
+    http_status = 404
+
+
+class AlreadyExistsError(VideolensError):
+    code = "already-exists"
+    http_status = 409
+
+
+class ConflictError(VideolensError):
+    """The resource is in a state that does not allow the operation (e.g. bucket not empty)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidImageError(VideolensError):
+    """Bytes that are not a decodable image (or an empty image)."""
+
+    code = "invalid-image"
+
+
+class ImageTooLargeError(VideolensError):
+    code = "image-too-large"
+    http_status = 413
+
+
+class PayloadTooLargeError(VideolensError):
+    code = "payload-too-large"
+    http_status = 413
+
+
+class InvalidMediaError(VideolensError):
+    """Bytes that are not decodable audio/video media."""
+
+    code = "invalid-media"
+
+
+class InvalidPaginationTokenError(VideolensError):
+    code = "invalid-pagination-token"
+
+
+class InvalidObjectError(VideolensError):
+    """A referenced storage object (bucket/key) is missing or unreadable."""
+
+    code = "invalid-object"
+
+
+class IdempotencyMismatchError(VideolensError):
+    """A client request token was reused with different parameters."""
+
+    code = "idempotency-mismatch"
+
+
+class AuthError(VideolensError):
+    code = "unauthorized"
+    http_status = 403
+
+
+class LimitExceededError(VideolensError):
+    code = "limit-exceeded"
+    http_status = 429

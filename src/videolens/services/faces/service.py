@@ -1,0 +1,429 @@
+"""The faces capability: collections, index / list / delete faces, search, recognise and compare."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from videolens.backends.metadata.database import Database
+from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
+from videolens.runtime.models import ModelRegistry
+from videolens.runtime.settings import Settings
+from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
+from videolens.services.faces.analysis import AnalysedImage, FaceAnalysis, largest_first
+from videolens.services.faces.models import (
+    AttributeLevel,
+    BoundingBox,
+    Collection,
+    CompareResult,
+    ComparedMatch,
+    DeleteResult,
+    DetectedFaces,
+    FaceMatch,
+    FaceRecord,
+    IndexResult,
+    QualityFilter,
+    RecognizedFace,
+    SearchByImageResult,
+    StoredFace,
+    UnindexedFace,
+    UnsuccessfulDeletion,
+)
+from videolens.services.faces.quality import quality_reasons
+from videolens.services.faces.tokens import decode_token, encode_token
+from videolens.services.faces.vector_cache import VectorCache
+from videolens.vision.similarity import distance_from_similarity, similarity_from_distance
+
+FACE_MODEL_VERSION = "videolens-dlib-resnet-1.0"
+COLLECTION_ID_RE = re.compile(r"^[a-zA-Z0-9_.\-]{1,255}$")
+EXTERNAL_ID_RE = re.compile(r"^[a-zA-Z0-9_.\-:]{1,255}$")
+FACE_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
+MAX_PAGE = 4096
+DEFAULT_PAGE = 1000
+
+
+class FacesService:
+    def __init__(self, settings: Settings, db: Database, models: ModelRegistry) -> None:
+        self.settings = settings
+        self.db = db
+        self.analysis = FaceAnalysis(settings, models)
+        self.vectors = VectorCache(self._load_vectors)
+
+    # ---------------------------------------------------------------- collections
+    def create_collection(self, collection_id: str, tags: dict[str, str] | None = None) -> Collection:
+        _check_collection_id(collection_id)
+        with self.db.session() as s:
+            if s.get(CollectionRow, collection_id) is not None:
+                raise AlreadyExistsError(f"collection {collection_id!r} already exists")
+            row = CollectionRow(
+                collection_id=collection_id,
+                created_at=datetime.now(UTC),
+                face_model_version=FACE_MODEL_VERSION,
+                tags=dict(tags or {}),
+                version=0,
+            )
+            s.add(row)
+            return _collection(row, 0)
+
+    def delete_collection(self, collection_id: str) -> None:
+        _check_collection_id(collection_id)
+        with self.db.session() as s:
+            row = self._collection_row(s, collection_id)
+            s.execute(delete(FaceRow).where(FaceRow.collection_id == collection_id))
+            s.delete(row)
+        self.vectors.drop(collection_id)
+
+    def describe_collection(self, collection_id: str) -> Collection:
+        _check_collection_id(collection_id)
+        with self.db.session() as s:
+            row = self._collection_row(s, collection_id)
+            count = s.scalar(select(func.count()).where(FaceRow.collection_id == collection_id)) or 0
+            return _collection(row, int(count))
+
+    def list_collections(
+        self, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[Collection], str | None]:
+        limit = _page_size(max_results)
+        after = str(decode_token("collections", next_token)["after"]) if next_token else None
+        with self.db.session() as s:
+            q = select(CollectionRow).order_by(CollectionRow.collection_id).limit(limit + 1)
+            if after is not None:
+                q = q.where(CollectionRow.collection_id > after)
+            rows = list(s.scalars(q))
+            counts = dict(
+                s.execute(
+                    select(FaceRow.collection_id, func.count())
+                    .where(FaceRow.collection_id.in_([r.collection_id for r in rows[:limit]]))
+                    .group_by(FaceRow.collection_id)
+                ).all()
+            )
+        page = [_collection(r, int(counts.get(r.collection_id, 0))) for r in rows[:limit]]
+        token = encode_token("collections", {"after": page[-1].collection_id}) if len(rows) > limit else None
+        return page, token
+
+    # ---------------------------------------------------------------- detection
+    def detect_faces(self, image: bytes, attributes: AttributeLevel = "DEFAULT") -> DetectedFaces:
+        analysed = self.analysis.analyse(image, attributes)
+        return DetectedFaces(analysed.width, analysed.height, analysed.details)
+
+    # ---------------------------------------------------------------- indexing
+    def index_faces(
+        self,
+        collection_id: str,
+        image: bytes,
+        external_image_id: str | None = None,
+        max_faces: int | None = None,
+        quality_filter: QualityFilter = "AUTO",
+        attributes: AttributeLevel = "DEFAULT",
+    ) -> IndexResult:
+        _check_collection_id(collection_id)
+        if external_image_id is not None and not EXTERNAL_ID_RE.match(external_image_id):
+            raise InvalidParameterError("ExternalImageId must match [a-zA-Z0-9_.\\-:]{1,255}")
+        if max_faces is not None and max_faces < 1:
+            raise InvalidParameterError("MaxFaces must be at least 1")
+        _check_quality_filter(quality_filter)
+        self.describe_collection(collection_id)  # fail fast before running the models
+        analysed = self.analysis.analyse(image, attributes)
+
+        accepted: list[int] = []
+        unindexed: list[UnindexedFace] = []
+        for i in largest_first(analysed):
+            detail = analysed.details[i]
+            reasons = quality_reasons(detail, analysed.width, analysed.height, quality_filter)
+            if not reasons and max_faces is not None and len(accepted) >= max_faces:
+                reasons = ["EXCEEDS_MAX_FACES"]
+            if reasons:
+                unindexed.append(UnindexedFace(reasons, detail))
+            else:
+                accepted.append(i)
+
+        embeddings = self.analysis.embed(analysed.image, [analysed.detections[i] for i in accepted])
+        image_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        records: list[FaceRecord] = []
+        with self.db.session() as s:
+            coll = self._collection_row(s, collection_id, lock=True)
+            seq = s.scalar(select(func.max(FaceRow.seq)).where(FaceRow.collection_id == collection_id))
+            next_seq = (seq or 0) + 1
+            for n, i in enumerate(accepted):
+                detail = analysed.details[i]
+                face = StoredFace(
+                    face_id=str(uuid.uuid4()),
+                    image_id=image_id,
+                    external_image_id=external_image_id,
+                    bounding_box=detail.bounding_box,
+                    confidence=detail.confidence,
+                    collection_id=collection_id,
+                )
+                s.add(_face_row(face, next_seq + n, embeddings[n], now))
+                records.append(FaceRecord(face, detail))
+            old_version = coll.version
+            if records:
+                coll.version = old_version + 1
+            new_version = coll.version
+        if records:
+            self.vectors.apply(
+                collection_id, old_version, new_version, add=([r.face.face_id for r in records], embeddings)
+            )
+        return IndexResult(records, unindexed, FACE_MODEL_VERSION)
+
+    def list_faces(
+        self,
+        collection_id: str,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        face_ids: list[str] | None = None,
+    ) -> tuple[list[StoredFace], str | None]:
+        _check_collection_id(collection_id)
+        limit = _page_size(max_results)
+        after = int(decode_token("faces", next_token).get("seq", 0)) if next_token else 0
+        with self.db.session() as s:
+            self._collection_row(s, collection_id)
+            q = (
+                select(FaceRow)
+                .where(FaceRow.collection_id == collection_id, FaceRow.seq > after)
+                .order_by(FaceRow.seq)
+                .limit(limit + 1)
+            )
+            if face_ids:
+                q = q.where(FaceRow.face_id.in_(face_ids))
+            rows = list(s.scalars(q))
+        page = rows[:limit]
+        token = encode_token("faces", {"seq": page[-1].seq}) if len(rows) > limit else None
+        return [_stored_face(r) for r in page], token
+
+    def delete_faces(self, collection_id: str, face_ids: list[str]) -> DeleteResult:
+        _check_collection_id(collection_id)
+        if not face_ids or len(face_ids) > MAX_PAGE:
+            raise InvalidParameterError("FaceIds must hold 1 to 4096 face ids")
+        for fid in face_ids:
+            _check_face_id(fid)
+        with self.db.session() as s:
+            coll = self._collection_row(s, collection_id, lock=True)
+            found = set(
+                s.scalars(
+                    select(FaceRow.face_id).where(
+                        FaceRow.collection_id == collection_id, FaceRow.face_id.in_(face_ids)
+                    )
+                )
+            )
+            if found:
+                s.execute(delete(FaceRow).where(FaceRow.face_id.in_(found)))
+            old_version = coll.version
+            if found:
+                coll.version = old_version + 1
+            new_version = coll.version
+        deleted = [f for f in dict.fromkeys(face_ids) if f in found]
+        missing = [UnsuccessfulDeletion(f, ["FACE_NOT_FOUND"]) for f in dict.fromkeys(face_ids) if f not in found]
+        if found:
+            self.vectors.apply(collection_id, old_version, new_version, remove=list(found))
+        return DeleteResult(deleted, missing)
+
+    # ---------------------------------------------------------------- search
+    def search_embedding(
+        self, collection_id: str, embedding: np.ndarray, max_faces: int = 80, threshold: float | None = None
+    ) -> list[FaceMatch]:
+        """Nearest stored faces of one descriptor, most similar first, at or above `threshold`."""
+        _check_collection_id(collection_id)
+        threshold = self.settings.face_match_threshold if threshold is None else threshold
+        _check_threshold(threshold)
+        if max_faces < 1 or max_faces > MAX_PAGE:
+            raise InvalidParameterError("MaxFaces must be between 1 and 4096")
+        with self.db.session() as s:
+            version = self._collection_row(s, collection_id).version
+        index = self.vectors.get(collection_id, version)
+        max_distance = distance_from_similarity(threshold) if threshold > 0 else float("inf")
+        hits = [(fid, d) for fid, d in index.search(embedding, max_faces) if d <= max_distance]
+        if not hits:
+            return []
+        with self.db.session() as s:
+            rows = {r.face_id: r for r in s.scalars(select(FaceRow).where(FaceRow.face_id.in_([h[0] for h in hits])))}
+        return [
+            FaceMatch(similarity=_similarity(d), face=_stored_face(rows[fid])) for fid, d in hits if fid in rows
+        ]
+
+    def search_faces(
+        self, collection_id: str, face_id: str, max_faces: int = 80, threshold: float | None = None
+    ) -> list[FaceMatch]:
+        _check_collection_id(collection_id)
+        _check_face_id(face_id)
+        with self.db.session() as s:
+            self._collection_row(s, collection_id)
+            row = s.scalar(
+                select(FaceRow).where(FaceRow.collection_id == collection_id, FaceRow.face_id == face_id)
+            )
+            if row is None:
+                raise InvalidParameterError(f"face {face_id} is not in collection {collection_id!r}")
+            embedding = np.frombuffer(row.embedding, dtype="<f4")
+        matches = self.search_embedding(collection_id, embedding, min(max_faces + 1, MAX_PAGE), threshold)
+        return [m for m in matches if m.face.face_id != face_id][:max_faces]
+
+    def search_faces_by_image(
+        self,
+        collection_id: str,
+        image: bytes,
+        max_faces: int = 80,
+        threshold: float | None = None,
+        quality_filter: QualityFilter = "NONE",
+    ) -> SearchByImageResult:
+        _check_collection_id(collection_id)
+        _check_quality_filter(quality_filter)
+        self.describe_collection(collection_id)
+        analysed = self.analysis.analyse(image)
+        order = largest_first(analysed)
+        if not order:
+            raise InvalidParameterError("there are no faces in the image")
+        i = order[0]
+        if quality_reasons(analysed.details[i], analysed.width, analysed.height, quality_filter):
+            raise InvalidParameterError("the largest face in the image is below the quality filter")
+        embedding = self.analysis.embed(analysed.image, [analysed.detections[i]])[0]
+        matches = self.search_embedding(collection_id, embedding, max_faces, threshold)
+        return SearchByImageResult(analysed.details[i], matches)
+
+    def recognize_faces(
+        self, collection_id: str, image: bytes, max_matches: int = 1, threshold: float | None = None
+    ) -> list[RecognizedFace]:
+        """Every face of the image, largest first, each with its best matches in the collection."""
+        _check_collection_id(collection_id)
+        self.describe_collection(collection_id)
+        analysed = self.analysis.analyse(image)
+        order = largest_first(analysed)
+        embeddings = self.analysis.embed(analysed.image, [analysed.detections[i] for i in order])
+        return [
+            RecognizedFace(
+                analysed.details[i], self.search_embedding(collection_id, embeddings[n], max_matches, threshold)
+            )
+            for n, i in enumerate(order)
+        ]
+
+    def compare_faces(
+        self,
+        source: bytes,
+        target: bytes,
+        threshold: float | None = None,
+        quality_filter: QualityFilter = "NONE",
+    ) -> CompareResult:
+        threshold = self.settings.face_match_threshold if threshold is None else threshold
+        _check_threshold(threshold)
+        _check_quality_filter(quality_filter)
+        src = self.analysis.analyse(source)
+        src_order = largest_first(src)
+        if not src_order:
+            raise InvalidParameterError("there are no faces in the source image")
+        tgt = self.analysis.analyse(target)
+        src_i = src_order[0]
+        src_vec = self.analysis.embed(src.image, [src.detections[src_i]])[0]
+        tgt_keep = [
+            i
+            for i in largest_first(tgt)
+            if not quality_reasons(tgt.details[i], tgt.width, tgt.height, quality_filter)
+        ]
+        tgt_vecs = self.analysis.embed(tgt.image, [tgt.detections[i] for i in tgt_keep])
+        matches: list[ComparedMatch] = []
+        unmatched = []
+        for n, i in enumerate(tgt_keep):
+            sim = _similarity(float(np.linalg.norm(tgt_vecs[n] - src_vec)))
+            if sim >= threshold:
+                matches.append(ComparedMatch(sim, tgt.details[i]))
+            else:
+                unmatched.append(tgt.details[i])
+        matches.sort(key=lambda m: -m.similarity)
+        return CompareResult(src.details[src_i], matches, unmatched)
+
+    # ---------------------------------------------------------------- helpers
+    def _collection_row(self, s: Session, collection_id: str, lock: bool = False) -> CollectionRow:
+        q = select(CollectionRow).where(CollectionRow.collection_id == collection_id)
+        if lock and not self.db.is_sqlite:
+            q = q.with_for_update()
+        row = s.scalar(q)
+        if row is None:
+            raise NotFoundError(f"collection {collection_id!r} does not exist")
+        return row
+
+    def _load_vectors(self, collection_id: str) -> tuple[int, list[str], np.ndarray]:
+        with self.db.session() as s:
+            version = self._collection_row(s, collection_id).version
+            rows = s.execute(
+                select(FaceRow.face_id, FaceRow.embedding)
+                .where(FaceRow.collection_id == collection_id)
+                .order_by(FaceRow.seq)
+            ).all()
+        ids = [r[0] for r in rows]
+        vectors = (
+            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, 128)
+            if rows
+            else np.empty((0, 128), np.float32)
+        )
+        return version, ids, vectors
+
+
+def _similarity(distance: float) -> float:
+    return round(float(similarity_from_distance(distance)), 4)
+
+
+def _collection(row: CollectionRow, count: int) -> Collection:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return Collection(row.collection_id, count, created, row.face_model_version, dict(row.tags or {}))
+
+
+def _stored_face(row: FaceRow) -> StoredFace:
+    return StoredFace(
+        face_id=row.face_id,
+        image_id=row.image_id,
+        external_image_id=row.external_image_id,
+        bounding_box=BoundingBox(row.box_left, row.box_top, row.box_width, row.box_height),
+        confidence=row.confidence,
+        collection_id=row.collection_id,
+    )
+
+
+def _face_row(face: StoredFace, seq: int, embedding: np.ndarray, now: datetime) -> FaceRow:
+    box = face.bounding_box
+    return FaceRow(
+        face_id=face.face_id,
+        collection_id=face.collection_id,
+        seq=seq,
+        image_id=face.image_id,
+        external_image_id=face.external_image_id,
+        box_left=box.left,
+        box_top=box.top,
+        box_width=box.width,
+        box_height=box.height,
+        confidence=face.confidence,
+        embedding=np.asarray(embedding, dtype="<f4").tobytes(),
+        created_at=now,
+    )
+
+
+def _check_collection_id(collection_id: str) -> None:
+    if not isinstance(collection_id, str) or not COLLECTION_ID_RE.match(collection_id):
+        raise InvalidParameterError("CollectionId must match [a-zA-Z0-9_.\\-]{1,255}")
+
+
+def _check_face_id(face_id: str) -> None:
+    if not isinstance(face_id, str) or not FACE_ID_RE.match(face_id):
+        raise InvalidParameterError(f"invalid face id {face_id!r}: expected a lower-case UUID")
+
+
+def _check_quality_filter(value: str) -> None:
+    if value not in QUALITY_FILTERS:
+        raise InvalidParameterError(f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}")
+
+
+def _check_threshold(value: float) -> None:
+    if not 0.0 <= value <= 100.0:
+        raise InvalidParameterError("the similarity threshold must be between 0 and 100")
+
+
+def _page_size(max_results: int | None) -> int:
+    if max_results is None or max_results == 0:
+        return DEFAULT_PAGE
+    if max_results < 0 or max_results > MAX_PAGE:
+        raise InvalidParameterError("MaxResults must be between 0 and 4096")
+    return max_results

@@ -1,0 +1,77 @@
+"""Fixtures for the face-engine tests: models loaded once per session, the real photos decoded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videolens.media.images import decode_image
+from videolens.vision.attributes import FaceAnalyzer
+from videolens.vision.detector import FaceDetector
+from videolens.vision.embedder import FaceEmbedder
+from videolens.vision.types import Detection
+
+from face_truth import PEOPLE, TEST_PHOTO_PEOPLE
+
+@dataclass(frozen=True)
+class LabelledFace:
+    person: str | None
+    source: str
+    descriptor: np.ndarray
+
+
+@pytest.fixture(scope="session")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> FaceEmbedder:
+    return FaceEmbedder()
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> FaceAnalyzer:
+    return FaceAnalyzer()
+
+
+@pytest.fixture(scope="session")
+def load_photo(faces_dir: Path):  # type: ignore[no-untyped-def]
+    cache: dict[str, np.ndarray] = {}
+
+    def load(relative: str) -> np.ndarray:
+        if relative not in cache:
+            cache[relative] = decode_image((faces_dir / relative).read_bytes())
+        return cache[relative].copy()
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def enrolment_photos(faces_dir: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(faces_dir)) for person in PEOPLE for p in (faces_dir / person).iterdir() if p.is_file()
+    )
+
+
+def by_position(detections: list[Detection]) -> list[Detection]:
+    return sorted(detections, key=lambda d: d.x1)
+
+
+@pytest.fixture(scope="session")
+def labelled_faces(detector, embedder, load_photo, enrolment_photos) -> list[LabelledFace]:  # type: ignore[no-untyped-def]
+    """Descriptors of every enrolment face and of every face of the labelled probe photos."""
+    faces: list[LabelledFace] = []
+    for relative in enrolment_photos:
+        image = load_photo(relative)
+        detections = detector.detect(image)
+        faces.append(LabelledFace(relative.split("/")[0], relative, embedder.embed(image, detections)[0]))
+    for name, people in TEST_PHOTO_PEOPLE.items():
+        image = load_photo(f"_test/{name}")
+        detections = by_position(detector.detect(image))
+        for person, descriptor in zip(people, embedder.embed(image, detections), strict=True):
+            faces.append(LabelledFace(person, f"_test/{name}", descriptor))
+    return faces
