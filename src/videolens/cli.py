@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -105,8 +107,14 @@ def collections_describe(collection_id: str) -> None:
     """Show one collection."""
     with _service_errors():
         coll = open_container().faces.describe_collection(collection_id)
-    print_json({"collection_id": coll.collection_id, "face_count": coll.face_count,
-                "created_at": coll.created_at.isoformat(), "face_model_version": coll.face_model_version})
+    print_json(
+        {
+            "collection_id": coll.collection_id,
+            "face_count": coll.face_count,
+            "created_at": coll.created_at.isoformat(),
+            "face_model_version": coll.face_model_version,
+        }
+    )
 
 
 @collections_app.command("delete")
@@ -120,7 +128,9 @@ def collections_delete(collection_id: str) -> None:
 @faces_app.command("detect")
 def faces_detect(
     image: Path,
-    all_attributes: Annotated[bool, typer.Option("--all", help="also 68-point landmarks, eyes/mouth open")] = False,
+    all_attributes: Annotated[
+        bool, typer.Option("--all", help="also 68-point landmarks, eyes/mouth open")
+    ] = False,
 ) -> None:
     """Detect faces in an image and print them as JSON."""
     from dataclasses import asdict
@@ -145,7 +155,11 @@ def faces_index(
     for path in images:
         with _service_errors():
             result = faces.index_faces(
-                collection_id, read_image(path), external_id, max_faces, quality_filter.upper()  # type: ignore[arg-type]
+                collection_id,
+                read_image(path),
+                external_id,
+                max_faces,
+                quality_filter.upper(),  # type: ignore[arg-type]
             )
         for rec in result.records:
             table.add_row(path.name, rec.face.face_id, f"{rec.face.confidence:.1f}", "")
@@ -187,7 +201,9 @@ def faces_search(
 ) -> None:
     """Recognise every face of an image against a collection."""
     with _service_errors():
-        faces = open_container().faces.recognize_faces(collection_id, read_image(image), max_matches, threshold)
+        faces = open_container().faces.recognize_faces(
+            collection_id, read_image(image), max_matches, threshold
+        )
     table = Table("face (left,top,w,h)", "match", "similarity", "face id")
     for rf in faces:
         b = rf.face.bounding_box
@@ -208,19 +224,18 @@ def faces_compare(
     """Compare the largest face of SOURCE with every face of TARGET."""
     with _service_errors():
         result = open_container().faces.compare_faces(read_image(source), read_image(target), threshold)
-    console.print(f"matched: {[round(m.similarity, 1) for m in result.matches]}; unmatched: {len(result.unmatched)}")
+    console.print(
+        f"matched: {[round(m.similarity, 1) for m in result.matches]}; unmatched: {len(result.unmatched)}"
+    )
 
 
-class _service_errors:
+@contextmanager
+def _service_errors() -> Iterator[None]:
     """Turns service errors into a red message and exit code 2 (bad input) instead of a traceback."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, _tb: object) -> bool:
-        if isinstance(exc, VideolensError):
-            fail(exc.message, 2)
-        return False
+    try:
+        yield
+    except VideolensError as exc:
+        fail(exc.message, 2)
 
 
 def main() -> None:

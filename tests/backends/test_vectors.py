@@ -27,5 +27,8 @@ def test_remove_and_small_k() -> None:
     index.add(["a", "b", "c"], np.array([[0, 0], [1, 0], [5, 0]], dtype=np.float32))
     index.remove(["b"])
     assert len(index) == 2
-    assert index.search(np.array([0.9, 0], np.float32), 10) == [("a", 0.8999999761581421), ("c", 4.099999904632568)]
+    assert index.search(np.array([0.9, 0], np.float32), 10) == [
+        ("a", 0.8999999761581421),
+        ("c", 4.099999904632568),
+    ]
     assert index.search(np.array([0, 0], np.float32), 0) == []

@@ -37,7 +37,9 @@ def test_collections_and_faces_survive_restart(
         second.close()
 
 
-def test_metadata_pagination_and_errors(any_db_settings: Settings, models: ModelRegistry, faces_dir: Path) -> None:
+def test_metadata_pagination_and_errors(
+    any_db_settings: Settings, models: ModelRegistry, faces_dir: Path
+) -> None:
     c = Container(any_db_settings, models=models)
     try:
         for i in range(5):
@@ -66,7 +68,11 @@ def test_metadata_pagination_and_errors(any_db_settings: Settings, models: Model
         with pytest.raises(InvalidPaginationTokenError):
             c.faces.list_faces("c0", next_token=token or "x" * 20)
 
-        other = c.faces.index_faces("c1", (faces_dir / "obama" / "obama.jpg").read_bytes()).records[0].face.face_id
+        other = (
+            c.faces.index_faces("c1", (faces_dir / "obama" / "obama.jpg").read_bytes())
+            .records[0]
+            .face.face_id
+        )
         with pytest.raises(InvalidParameterError):
             c.faces.search_faces("c0", other)  # a face id from another collection
         with pytest.raises(NotFoundError):

@@ -14,7 +14,11 @@ def recognise(c: Container, photo: Path) -> list[tuple[float, str | None, float]
     for rf in faces:
         best = rf.matches[0] if rf.matches else None
         out.append(
-            (rf.face.bounding_box.left, best.face.external_image_id if best else None, best.similarity if best else 0.0)
+            (
+                rf.face.bounding_box.left,
+                best.face.external_image_id if best else None,
+                best.similarity if best else 0.0,
+            )
         )
     return sorted(out)
 
@@ -79,14 +83,21 @@ def test_compare_faces(enrolled: Container, faces_dir: Path) -> None:
 def test_index_max_faces_and_quality_reasons(enrolled: Container, faces_dir: Path) -> None:
     enrolled.faces.create_collection("crowd")
     result = enrolled.faces.index_faces(
-        "crowd", (faces_dir / "_test" / "obama_and_biden.jpg").read_bytes(), max_faces=1, quality_filter="NONE"
+        "crowd",
+        (faces_dir / "_test" / "obama_and_biden.jpg").read_bytes(),
+        max_faces=1,
+        quality_filter="NONE",
     )
     assert len(result.records) == 1
     assert [u.reasons for u in result.unindexed] == [["EXCEEDS_MAX_FACES"], ["EXCEEDS_MAX_FACES"]]
     # the indexed face is the largest one
     kept = result.records[0].detail.bounding_box
-    assert all(kept.width * kept.height >= u.detail.bounding_box.width * u.detail.bounding_box.height
-               for u in result.unindexed)
-    city = enrolled.faces.index_faces("crowd", (faces_dir / "_test" / "city.jpg").read_bytes(), quality_filter="HIGH")
+    assert all(
+        kept.width * kept.height >= u.detail.bounding_box.width * u.detail.bounding_box.height
+        for u in result.unindexed
+    )
+    city = enrolled.faces.index_faces(
+        "crowd", (faces_dir / "_test" / "city.jpg").read_bytes(), quality_filter="HIGH"
+    )
     assert city.unindexed and all("SMALL_BOUNDING_BOX" in u.reasons for u in city.unindexed if u.reasons)
     enrolled.faces.delete_collection("crowd")

@@ -89,7 +89,9 @@ def test_bad_inputs(api: httpx.Client, faces_dir: Path) -> None:
     jpeg = (faces_dir / "obama" / "obama.jpg").read_bytes()
     assert_problem(api.post("/v1/faces/detect", content=b"this is not an image"), 400, "invalid-image")
     assert_problem(api.post("/v1/faces/detect", content=b""), 400, "invalid-image")
-    assert_problem(api.post("/v1/faces/detect", content=b"\xff\xd8" + b"0" * 2_100_000), 413, "image-too-large")
+    assert_problem(
+        api.post("/v1/faces/detect", content=b"\xff\xd8" + b"0" * 2_100_000), 413, "image-too-large"
+    )
     assert_problem(api.post("/v1/collections/nope/faces", content=jpeg), 404, "not-found")
     assert_problem(api.post("/v1/collections", json={"collection_id": "bad"}), 409, "already-exists")
     assert_problem(api.post("/v1/collections", json={"collection_id": "no spaces"}), 400, "invalid-request")
@@ -98,8 +100,11 @@ def test_bad_inputs(api: httpx.Client, faces_dir: Path) -> None:
         400,
         "invalid-request",
     )
-    assert_problem(api.get("/v1/collections/bad/faces", params={"next_token": "garbage"}), 400,
-                   "invalid-pagination-token")
+    assert_problem(
+        api.get("/v1/collections/bad/faces", params={"next_token": "garbage"}),
+        400,
+        "invalid-pagination-token",
+    )
     api.post("/v1/collections", json={"collection_id": "other"})
     other = api.post("/v1/collections/other/faces", content=jpeg).json()["records"][0]["face"]["face_id"]
     assert_problem(api.get(f"/v1/collections/bad/faces/{other}/matches"), 400, "invalid-parameter")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,9 @@ def hamilton_mp4() -> Path:
     return path
 
 
-def ffmpeg_mkv(source: Path, *args: str) -> bytes:
-    """Matroska from ffmpeg's live muxer writing to a pipe (unknown-size Segment and Clusters)."""
-    cmd = ["ffmpeg", "-v", "error", "-i", str(source), *args, "-f", "matroska", "-live", "1", "pipe:1"]
+def ffmpeg_mkv(source: Path, *args: str, pre: tuple[str, ...] = ()) -> bytes:
+    """Matroska from ffmpeg's live muxer writing to a pipe (unknown-size Segment, sized Clusters)."""
+    cmd = ["ffmpeg", "-v", "error", *pre, "-i", str(source), *args, "-f", "matroska", "-live", "1", "pipe:1"]
     return subprocess.run(cmd, check=True, capture_output=True).stdout
 
 
@@ -51,3 +52,17 @@ def fragment_stream(data: bytes, chunk: int = 4096, **options: float) -> list[Fr
 @pytest.fixture(scope="session")
 def hamilton_fragments(hamilton_mkv: bytes) -> list[Fragment]:
     return fragment_stream(hamilton_mkv)
+
+
+@pytest.fixture(scope="session")
+def fragmenting() -> Callable[..., list[Fragment]]:
+    """The fragment_stream helper, as a fixture so test modules need not import conftest."""
+    return fragment_stream
+
+
+@pytest.fixture(scope="session")
+def megamind_mkv() -> bytes:
+    """MPEG-4 Part 2 + AC-3 (codecs an MP4 GetClip refuses); AVI has no pts, so ffmpeg generates them."""
+    return ffmpeg_mkv(
+        shared_media() / "video" / "Megamind.avi", "-t", "3", "-c", "copy", pre=("-fflags", "+genpts")
+    )

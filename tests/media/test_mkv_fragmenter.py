@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import replace
 
 import av
 import pytest
-from conftest import fragment_stream
 
 from videolens.media import kvs_tags
-from videolens.media.mkv_fragmenter import Fragment, FragmentError, Fragmenter
+from videolens.media.mkv_fragmenter import Fragment, Fragmenter, FragmentError
 from videolens.media.mkv_reader import Block, MkvReader, TagsElement
 
 KEY_FRAMES_MS = [844, 2846, 4848, 6283, 7884, 9886]
@@ -52,19 +52,26 @@ def test_each_fragment_decodes_standalone(hamilton_fragments: list[Fragment]) ->
 
 
 def test_chunk_size_does_not_change_fragments(
-    hamilton_mkv: bytes, hamilton_fragments: list[Fragment]
+    hamilton_mkv: bytes, hamilton_fragments: list[Fragment], fragmenting: Callable[..., list[Fragment]]
 ) -> None:
+    fragment_stream = fragmenting
     assert fragment_stream(hamilton_mkv, chunk=333) == hamilton_fragments
     assert fragment_stream(hamilton_mkv, chunk=len(hamilton_mkv)) == hamilton_fragments
 
 
-def test_min_duration_merges_short_gops(hamilton_mkv: bytes) -> None:
+def test_min_duration_merges_short_gops(
+    hamilton_mkv: bytes, fragmenting: Callable[..., list[Fragment]]
+) -> None:
+    fragment_stream = fragmenting
     frags = fragment_stream(hamilton_mkv, min_duration_ms=3000)
     assert [f.timecode for f in frags] == [844, 4848, 7884]
     assert [f.duration for f in frags] == [4004, 3036, 2135]
 
 
-def test_long_gops_are_reported_not_cut(hamilton_mkv: bytes) -> None:
+def test_long_gops_are_reported_not_cut(
+    hamilton_mkv: bytes, fragmenting: Callable[..., list[Fragment]]
+) -> None:
+    fragment_stream = fragmenting
     frags = fragment_stream(hamilton_mkv, max_duration_ms=1500)
     assert [f.timecode for f in frags] == KEY_FRAMES_MS
     assert [f.over_max_duration for f in frags] == [True, True, False, True, True, False]
@@ -139,7 +146,8 @@ def test_unknown_track_and_missing_header(hamilton_mkv: bytes) -> None:
     assert info.value.kind == "no-header"
 
 
-def test_fragment_size_limit(hamilton_mkv: bytes) -> None:
+def test_fragment_size_limit(hamilton_mkv: bytes, fragmenting: Callable[..., list[Fragment]]) -> None:
+    fragment_stream = fragmenting
     with pytest.raises(FragmentError) as info:
         fragment_stream(hamilton_mkv, max_fragment_bytes=100_000)
     assert info.value.kind == "too-large"

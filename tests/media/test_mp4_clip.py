@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import av
 import pytest
-from conftest import fragment_stream, shared_media
 
 from videolens.media import mp4_clip
 from videolens.media.mkv_fragmenter import Fragment
@@ -56,29 +55,10 @@ def test_no_fragments() -> None:
     assert info.value.kind == "no-fragments"
 
 
-def test_codec_mp4_cannot_carry_is_refused() -> None:
-    source = shared_media() / "video" / "Megamind.avi"
-    data = subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-fflags",
-            "+genpts",
-            "-i",
-            str(source),
-            "-t",
-            "3",
-            "-c",
-            "copy",
-            "-f",
-            "matroska",
-            "pipe:1",
-        ],
-        check=True,
-        capture_output=True,
-    ).stdout
-    frags = fragment_stream(data)
+def test_codec_mp4_cannot_carry_is_refused(
+    megamind_mkv: bytes, fragmenting: Callable[..., list[Fragment]]
+) -> None:
+    frags = fragmenting(megamind_mkv)
     assert frags
     with pytest.raises(mp4_clip.ClipError) as info:
         mp4_clip.clip_bytes(f.to_bytes() for f in frags)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from videolens import __version__
+from videolens.api.aws.dispatch import AwsDispatcher
 from videolens.api.problems import install_problem_handlers
 from videolens.api.rest import faces as faces_routes
 from videolens.runtime.container import Container
@@ -33,6 +34,8 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
+    # SigV4-signed requests (boto3, AWS CLI) go to the AWS facades; the rest reaches the routes below
+    app.add_middleware(AwsDispatcher, container=container)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -67,21 +67,23 @@ def fragment_to_ts(fragment: bytes, *, offset_s: float = 0.0) -> bytes:
     callers pass the stream's first timestamp as offset to keep segment times small and continuous.
     """
     out = io.BytesIO()
-    with av.open(io.BytesIO(fragment), format="matroska") as source:
-        with av.open(out, "w", format="mpegts") as target:
-            mapping = {}
-            for stream in source.streams:
-                if stream.type in ("video", "audio"):
-                    mapping[stream.index] = target.add_stream_from_template(stream)
-            for packet in source.demux():
-                if packet.dts is None or packet.stream.index not in mapping or packet.size == 0:
-                    continue
-                time_base = packet.stream.time_base
-                assert time_base is not None
-                shift = round(offset_s / time_base)
-                packet.dts -= shift
-                if packet.pts is not None:
-                    packet.pts -= shift
-                packet.stream = mapping[packet.stream.index]
-                target.mux(packet)
+    with (
+        av.open(io.BytesIO(fragment), "r", format="matroska") as source,
+        av.open(out, "w", format="mpegts") as target,
+    ):
+        mapping = {}
+        for stream in source.streams:
+            if stream.type in ("video", "audio"):
+                mapping[stream.index] = target.add_stream_from_template(stream)
+        for packet in source.demux():
+            if packet.dts is None or packet.stream.index not in mapping or packet.size == 0:
+                continue
+            time_base = packet.stream.time_base
+            assert time_base is not None
+            shift = round(offset_s / time_base)
+            packet.dts -= shift
+            if packet.pts is not None:
+                packet.pts -= shift
+            packet.stream = mapping[packet.stream.index]
+            target.mux(packet)
     return out.getvalue()

@@ -54,6 +54,11 @@ class Fragment:
     def duration_ms(self) -> float:
         return self.duration * self.timecode_scale / 1e6
 
+    @property
+    def cluster_offset(self) -> int:
+        """Where the Cluster starts in to_bytes() without tags (tags are spliced in there later)."""
+        return len(self.ebml_header) + 12 + len(self.info) + len(self.tracks)
+
     def to_bytes(self, tags: bytes = b"", post_tags: bytes = b"", *, unknown_size: bool = True) -> bytes:
         """The fragment as one EBML document; `tags` go before the Cluster, `post_tags` after it.
 
@@ -86,6 +91,9 @@ class Fragmenter:
     max_fragment_bytes: int = DEFAULT_MAX_FRAGMENT_BYTES
     #: with no video track, cut audio-only streams at this length
     audio_only_duration_ms: float = 2000
+    #: added to every Cluster timecode written (e.g. a RELATIVE producer's start time, so fragments carry
+    #: absolute producer time as GetMedia does); Fragment.timecode stays on the producer's own time line
+    timecode_offset: int = 0
 
     _header: bytes | None = None
     _info: bytes | None = None
@@ -227,7 +235,7 @@ class Fragmenter:
         pending = self._pending
         assert pending.start is not None and self._header and self._info and self._tracks_raw
         start = pending.start
-        parts = [ebml.uint_element(ebml.TIMECODE, start)]
+        parts = [ebml.uint_element(ebml.TIMECODE, start + self.timecode_offset)]
         for block in pending.blocks:
             relative = block.timecode - start
             if not -32768 <= relative <= 32767:

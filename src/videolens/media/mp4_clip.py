@@ -48,7 +48,7 @@ def write_mp4(
     try:
         for blob in fragments:
             try:
-                source = av.open(io.BytesIO(blob), format="matroska")
+                source = av.open(io.BytesIO(blob), "r", format="matroska")
             except av.error.FFmpegError as exc:
                 raise ClipError("invalid-media", f"fragment is not decodable Matroska: {exc}") from exc
             with source:

@@ -56,7 +56,7 @@ def sample_images(
     images: list[Image] = []
     next_tick = start_ms
     for blob in fragments:
-        with av.open(io.BytesIO(blob), format="matroska") as source:
+        with av.open(io.BytesIO(blob), "r", format="matroska") as source:
             if not source.streams.video:
                 continue
             for frame in source.decode(video=0):

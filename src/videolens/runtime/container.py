@@ -9,7 +9,9 @@ from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.metadata.database import Database
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
+from videolens.services.auth.keys import KeysService
 from videolens.services.faces.service import FacesService
+from videolens.services.storage.service import StorageService
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class Container:
         # tests and multi-container processes share one registry so models load once
         self.models = models or ModelRegistry(settings)
         self.faces = FacesService(settings, self.db, self.models)
+        self.storage = StorageService(settings, self.db, self.blobs)
+        self.keys = KeysService(settings, self.db)
         self.background: list[BackgroundTask] = []
         # capability services wired below (each engineer adds theirs)
         self.extras: dict[str, Any] = {}

@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     # uploads / jobs
     max_upload_bytes: int = 50 * 1024 * 1024 * 1024
     job_workers: int = Field(default=1, ge=0)
+    #: a job whose worker stopped heartbeating for this long is claimed again by another worker
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    #: video jobs report results once per this many milliseconds of video (Rekognition: 500)
+    job_sample_ms: int = Field(default=500, ge=1)
+
+    # events (topics, subscriptions)
+    #: first retry delay of a failed webhook / MQTT delivery; doubles per attempt
+    event_retry_base_seconds: float = Field(default=1.0, gt=0)
+    #: deliveries still failing after this many attempts go to the dead-letter list
+    event_max_attempts: int = Field(default=6, ge=1)
 
     @property
     def database_url_resolved(self) -> str:

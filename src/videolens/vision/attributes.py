@@ -14,18 +14,13 @@ import numpy as np
 from videolens.vision.embedder import detection_rectangle, to_rgb
 from videolens.vision.types import Detection
 
-# Generic 3-D face (arbitrary units ~ 0.1 mm; x to the image right, y down, z away from the camera) at the
-# five CenterFace landmarks: eye centres, nose tip, mouth corners (image-left first).
-_MODEL_POINTS = np.array(
-    [
-        [-150.0, -170.0, 130.0],
-        [150.0, -170.0, 130.0],
-        [0.0, 0.0, 0.0],
-        [-150.0, 150.0, 125.0],
-        [150.0, 150.0, 125.0],
-    ],
-    dtype=np.float64,
-)
+# Proportions of an average face, used to turn landmark displacements into angles: the nose tip stands
+# in front of the eye/mouth plane by 0.85 of half the inter-ocular distance, and sits 0.53 of the way
+# from the eye line down to the mouth line, which is 1.05 inter-ocular distances below the eyes.
+_NOSE_DEPTH = 0.85  # in half inter-ocular distances
+_NOSE_BASE_DEPTH = 0.65  # the base of the nose (dlib's 5th point) stands less far out than the tip
+_NOSE_HEIGHT = 0.53  # fraction of the eye-to-mouth distance
+_EYE_TO_MOUTH = 1.05  # in inter-ocular distances
 
 # Rekognition landmark names → dlib 68-point indices (averaged when several). "Left"/"right" are the
 # viewer's: eyeLeft is the eye on the left of the image (the subject's right eye), as in videolens.types.
@@ -106,30 +101,37 @@ class FaceAttributes:
     mouth_open: BinaryAttribute | None
 
 
-def estimate_pose(landmarks: np.ndarray, image_size: tuple[int, int]) -> Pose:
-    """Pose from the 5 landmarks with a generic 3-D face and a pinhole camera (focal = image diagonal)."""
-    height, width = image_size
+def estimate_pose(landmarks: np.ndarray, nose_base: np.ndarray | None = None) -> Pose:
+    """Pose from 5 landmarks (eye centres, nose tip, mouth corners; image-left first).
+
+    Roll is the angle of the eye line. The points are then turned upright by that angle, so image
+    rotations change roll only; yaw is the sideways shift of the nose tip from the face's midline and
+    pitch its shift along it, converted to angles with the proportions of an average face. `image_size`
+    is accepted for API symmetry; the estimate is orthographic and does not need it.
+    """
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
-    focal = math.hypot(width, height)
-    camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], dtype=np.float64)
-    # Roll is measured in the image plane straight from the eye line; PnP on five points is less stable.
-    eye_dx, eye_dy = points[1] - points[0]
-    roll = math.degrees(math.atan2(eye_dy, eye_dx))
-    ok, rvec, tvec = cv2.solvePnP(_MODEL_POINTS, points, camera, None, flags=cv2.SOLVEPNP_EPNP)
-    if ok:
-        rvec, tvec = cv2.solvePnPRefineLM(_MODEL_POINTS, points, camera, None, rvec, tvec)
-    if not ok or tvec[2, 0] <= 0:
-        return Pose(yaw=0.0, pitch=0.0, roll=_wrap(roll))
-    rotation, _ = cv2.Rodrigues(rvec)
-    # Face-forward axis (towards the camera is -z in the model frame) expressed in camera coordinates.
-    forward = rotation @ np.array([0.0, 0.0, -1.0])
-    # Head angles relative to the line of sight to the face, so an off-centre face looking at the
-    # camera still reads as frontal.
-    sight = -(tvec[:, 0] / np.linalg.norm(tvec[:, 0]))
-    yaw = math.degrees(math.atan2(forward[0], -forward[2]) - math.atan2(sight[0], -sight[2]))
-    pitch = math.degrees(math.atan2(-forward[1], math.hypot(forward[0], forward[2])))
-    pitch -= math.degrees(math.atan2(-sight[1], math.hypot(sight[0], sight[2])))
-    return Pose(yaw=_wrap(yaw), pitch=_wrap(pitch), roll=_wrap(roll))
+    eye_left, eye_right, nose, mouth_left, mouth_right = points
+    dx, dy = eye_right - eye_left
+    roll = math.atan2(dy, dx)
+    cos_r, sin_r = math.cos(-roll), math.sin(-roll)
+    upright = points @ np.array([[cos_r, sin_r], [-sin_r, cos_r]])
+    eye_left, eye_right, nose, mouth_left, mouth_right = upright
+    eyes_mid, mouth_mid = (eye_left + eye_right) / 2, (mouth_left + mouth_right) / 2
+    half_eyes = max(float(eye_right[0] - eye_left[0]) / 2, 1e-6)
+    eye_to_mouth = float(mouth_mid[1] - eyes_mid[1])
+    if eye_to_mouth <= 0:
+        return Pose(yaw=0.0, pitch=0.0, roll=_wrap(math.degrees(roll)))
+    # Offset of the nose from the eye/mouth midline; the midline is the average of the two midpoints.
+    if nose_base is not None:
+        base_x = float(np.asarray(nose_base, dtype=np.float64) @ np.array([cos_r, -sin_r]))
+        yaw = math.atan2(base_x - float(eyes_mid[0]), _NOSE_BASE_DEPTH * half_eyes)
+    else:
+        midline_x = float(eyes_mid[0] + mouth_mid[0]) / 2
+        yaw = math.atan2(float(nose[0]) - midline_x, _NOSE_DEPTH * half_eyes)
+    # The eye-to-mouth distance shrinks by cos(pitch) while the nose moves by depth * sin(pitch).
+    nose_height = (float(nose[1]) - float(eyes_mid[1])) / eye_to_mouth
+    pitch = math.atan2((_NOSE_HEIGHT - nose_height) * eye_to_mouth, _NOSE_DEPTH * half_eyes)
+    return Pose(yaw=_wrap(math.degrees(yaw)), pitch=_wrap(math.degrees(pitch)), roll=_wrap(math.degrees(roll)))
 
 
 def _wrap(angle: float) -> float:
@@ -190,10 +192,12 @@ class FaceAnalyzer:
 
     def pose_and_quality(self, image_bgr: np.ndarray, det: Detection) -> tuple[Pose, Quality]:
         """Cheap attributes from the detector's 5 landmarks and the face pixels (no 68-point model)."""
-        return estimate_pose(self.pose_landmarks(image_bgr, det), image_bgr.shape[:2]), estimate_quality(image_bgr, det)
+        points, nose_base = self.pose_landmarks(image_bgr, det)
+        return estimate_pose(points, nose_base), estimate_quality(image_bgr, det)
 
-    def pose_landmarks(self, image_bgr: np.ndarray, det: Detection) -> np.ndarray:
-        """The 5 pose points: eye centres from dlib's 5-point model (eye corners), nose/mouth from CenterFace.
+    def pose_landmarks(self, image_bgr: np.ndarray, det: Detection) -> tuple[np.ndarray, np.ndarray]:
+        """The 5 pose points (eye centres from dlib's 5-point model, nose tip and mouth from CenterFace)
+        and dlib's nose-base point.
 
         CenterFace's eye points move by up to 5° when the image is rotated; the mean of dlib's two
         corners per eye follows the rotation to within about 2°, which makes roll (and yaw) stable.
@@ -204,7 +208,7 @@ class FaceAnalyzer:
         eyes = sorted((corners[0:2].mean(axis=0), corners[2:4].mean(axis=0)), key=lambda e: float(e[0]))
         points = np.array(det.landmarks, dtype=np.float32).copy()
         points[0], points[1] = eyes[0], eyes[1]
-        return points
+        return points, corners[4]
 
     def landmarks_68(self, image_bgr: np.ndarray, det: Detection) -> np.ndarray:
         """The 68 dlib landmarks (68, 2) float32 in pixel coordinates."""

@@ -18,6 +18,9 @@ from videolens.vision.types import Detection
 
 Box = tuple[float, float, float, float]
 
+#: width / height of a CenterFace box around a frontal face
+FACE_ASPECT = 0.75
+
 
 @dataclass(frozen=True)
 class TrackedBox:
@@ -92,7 +95,9 @@ class FaceTracker:
         hold_frames: int = 10,
         backfill_frames: int = 6,
         velocity_smoothing: float = 0.6,
+        frame_size: tuple[int, int] | None = None,
     ) -> None:
+        self.frame_size = frame_size
         self.iou_threshold = iou_threshold
         self.max_center_distance = max_center_distance
         self.hold_frames = hold_frames
@@ -112,7 +117,7 @@ class FaceTracker:
             if frame_index - t.last > self.hold_frames:
                 t.alive = False
         live = [t for t in live if t.alive]
-        boxes = [(d.x1, d.y1, d.x2, d.y2) for d in detections]
+        boxes = [self._unclip((d.x1, d.y1, d.x2, d.y2)) for d in detections]
         # Greedy matching on the predicted boxes, best pairs first: with a handful of faces per frame
         # this equals the optimal assignment in practice and needs no solver.
         candidates: list[tuple[float, int, int]] = []
@@ -148,6 +153,29 @@ class FaceTracker:
             self.tracks[track.track_id] = track
             result.append((track.track_id, det))
         return result
+
+    def _unclip(self, box: Box) -> Box:
+        """Complete a box cut by the picture border from its visible side and a face's aspect ratio.
+
+        A face sliding into the picture is detected with a box clipped at the border; keeping the
+        full-size box makes the velocity (and the back-fill before the first detection) follow the
+        face's centre instead of shrinking the box towards the border.
+        """
+        if self.frame_size is None:
+            return box
+        width, height = self.frame_size
+        x1, y1, x2, y2 = box
+        w, h = x2 - x1, y2 - y1
+        full_w, full_h = max(w, h * FACE_ASPECT), max(h, w / FACE_ASPECT)
+        if x1 <= 1 and x2 < width - 1:
+            x1 = x2 - full_w
+        elif x2 >= width - 1 and x1 > 1:
+            x2 = x1 + full_w
+        if y1 <= 1 and y2 < height - 1:
+            y1 = y2 - full_h
+        elif y2 >= height - 1 and y1 > 1:
+            y2 = y1 + full_h
+        return (x1, y1, x2, y2)
 
     def _extend(self, track: Track, frame_index: int, box: Box, score: float) -> None:
         dt = frame_index - track.last

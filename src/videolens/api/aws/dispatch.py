@@ -108,7 +108,8 @@ class AwsDispatcher:
         req = WireRequest(
             method=scope["method"],
             raw_path=raw_path,
-            query=urllib.parse.parse_qsl(raw_query, keep_blank_values=True),
+            query=parse_query(raw_query),
+            raw_query=raw_query,
             headers=headers,
         )
         service: AwsService | None = None
@@ -146,6 +147,8 @@ class AwsDispatcher:
             if handler is None:
                 raise _not_implemented(service, op.name)
             params = service.codec.parse(op, req)
+            if service.prevalidate is not None:
+                service.prevalidate(op.name, params)
             if op.input_shape is not None:
                 validate(op.input_shape, params)
             ctx = self._context(service, op.name, req, signed, request_id)
@@ -161,6 +164,8 @@ class AwsDispatcher:
             else:
                 output = await anyio.to_thread.run_sync(handler, ctx, params)
             response = service.codec.serialize(op, output or {}, request_id)
+            if ctx.status is not None:
+                response.status = ctx.status
         except Exception as exc:  # noqa: BLE001 - every failure becomes an AWS error document
             response = self._error_response(service, exc, req, request_id)
         await _send(response, send, req.method == "HEAD")
@@ -217,11 +222,8 @@ class AwsDispatcher:
         problem = check_time(signed, now, int(self.settings.clock_skew_seconds))
         if problem is not None:
             raise auth_error(protocol, problem, signed, now)
-        raw_query = "&".join(
-            f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}" for k, v in req.query
-        )
         creq = canonical_request(
-            req.method, req.raw_path, raw_query, req.headers, signed, payload_hash, protocol == "rest-xml"
+            req.method, req.raw_path, req.raw_query, req.headers, signed, payload_hash, protocol == "rest-xml"
         )
         if not signature_matches(signed, secret, creq):
             raise auth_error(protocol, "bad_signature", signed, now)
@@ -247,14 +249,24 @@ class AwsDispatcher:
         elif isinstance(exc, ParamValidationError):
             code, status, sender = error_info(model, service.validation_error)
             err = AwsError(code, exc.message, status, sender)
-        elif isinstance(exc, VideolensError) and service.error_code(exc) is not None:
-            code, status, sender = error_info(model, str(service.error_code(exc)))
-            err = AwsError(code, exc.message, status, sender)
+        elif isinstance(exc, VideolensError) and (mapped := service.error_code(exc)) is not None:
+            code, status, sender = error_info(model, mapped[0])
+            err = AwsError(code, exc.message, mapped[1] or status, sender)
         else:
             log.exception("unhandled error in %s %s", service.model_name, req.raw_path)
             code, status, sender = error_info(model, service.internal_error)
             err = AwsError(code, "We encountered an internal error. Please try again.", 500, False)
         return service.codec.serialize_error(model, err, request_id, req)
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """Query pairs decoded like AWS does (`%XX` only: a literal '+' stays a plus)."""
+    pairs = []
+    for part in raw_query.split("&"):
+        if part:
+            k, _, v = part.partition("=")
+            pairs.append((urllib.parse.unquote(k), urllib.parse.unquote(v)))
+    return pairs
 
 
 def _json_str(text: str) -> str:

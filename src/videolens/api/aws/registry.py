@@ -34,6 +34,8 @@ class AwsContext:
     body: RequestBody | None = None
     #: the raw ASGI scope/receive/send, for raw routes only
     asgi: tuple[Any, Any, Any] | None = None
+    #: a handler may override the model's success status (S3 ranged GET → 206)
+    status: int | None = None
 
     @property
     def account_id(self) -> str:
@@ -50,16 +52,19 @@ class AwsService:
     """One AWS facade: a botocore model, handlers by operation name and an error mapping.
 
     `error_map` maps service exception classes (from `services/errors.py`) to the AWS code to
-    send; the closest class in the exception's MRO wins. The HTTP status comes from the model
-    (e.g. KVS ResourceNotFoundException → 404, SNS NotFound → 404) or 400.
+    send (or `(code, status)`); the closest class in the exception's MRO wins. Without an explicit
+    status it comes from the model (KVS ResourceNotFoundException → 404, SNS NotFound → 404) or 400.
     `validation_error` is the code for inputs that break the model's constraints.
     """
 
     model_name: str
     handlers: Mapping[str, Handler]
-    error_map: Mapping[type[Exception], str] = field(default_factory=dict)
+    error_map: Mapping[type[Exception], str | tuple[str, int]] = field(default_factory=dict)
     validation_error: str = "ValidationException"
     internal_error: str = "InternalFailure"
+    #: run on (operation, params) before the generic model validation, for checks whose AWS
+    #: error differs from the validation code (Rekognition: Bytes over 5 MB → ImageTooLargeException)
+    prevalidate: Callable[[str, dict[str, Any]], None] | None = None
     #: path → raw handler, matched before the model (e.g. {"/putMedia": put_media})
     raw_routes: Mapping[str, RawHandler] = field(default_factory=dict)
 
@@ -75,11 +80,13 @@ class AwsService:
     def codec(self) -> Codec:
         return _CODECS[self.protocol]
 
-    def error_code(self, exc: Exception) -> str | None:
+    def error_code(self, exc: Exception) -> tuple[str, int | None] | None:
         for cls in type(exc).__mro__:
-            code = self.error_map.get(cls)
-            if code is not None:
-                return code
+            entry = self.error_map.get(cls)
+            if isinstance(entry, tuple):
+                return entry
+            if entry is not None:
+                return entry, None
         return None
 
 

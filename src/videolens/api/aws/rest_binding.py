@@ -25,6 +25,7 @@ class _Route:
     regex: re.Pattern[str]
     literals: tuple[tuple[str, str | None], ...]
     required_query: tuple[str, ...]
+    required_headers: tuple[str, ...]
     static_len: int
 
 
@@ -55,7 +56,12 @@ def _compile(op: OperationModel) -> _Route:
         for n, m in (input_shape.members.items() if input_shape else [])
         if m.serialization.get("location") == "querystring" and n in input_shape.required_members
     )
-    return _Route(op.name, op.http["method"], re.compile(pattern), tuple(literals), required, static_len)
+    headers = tuple(
+        m.serialization.get("name", n).lower()
+        for n, m in (input_shape.members.items() if input_shape else [])
+        if m.serialization.get("location") == "header" and n in input_shape.required_members
+    )
+    return _Route(op.name, op.http["method"], re.compile(pattern), tuple(literals), required, headers, static_len)
 
 
 @functools.cache
@@ -71,7 +77,7 @@ def match_operation(model: ServiceModel, req: WireRequest) -> tuple[OperationMod
     query = req.query_dict()
     best: tuple[tuple[int, int, int], _Route, dict[str, str]] | None = None
     for route in _routes(model):
-        if route.method != req.method and not (req.method == "HEAD" and route.method == "HEAD"):
+        if route.method != req.method:
             continue
         m = route.regex.fullmatch(path)
         if m is None:
@@ -80,7 +86,9 @@ def match_operation(model: ServiceModel, req: WireRequest) -> tuple[OperationMod
             continue
         if any(k not in query for k in route.required_query):
             continue
-        score = (len(route.literals), len(route.required_query), route.static_len)
+        if any(h not in req.headers for h in route.required_headers):
+            continue
+        score = (len(route.literals), len(route.required_query) + len(route.required_headers), route.static_len)
         if best is None or score > best[0]:
             labels = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
             best = (score, route, labels)

@@ -20,6 +20,8 @@ class WireRequest:
     raw_path: str
     #: decoded query pairs, in order
     query: list[tuple[str, str]]
+    #: the query string as received (SigV4 canonicalises it)
+    raw_query: str
     #: lower-case header names; repeated headers joined with ","
     headers: dict[str, str]
     #: the whole body for operations without a streaming input payload, else b""

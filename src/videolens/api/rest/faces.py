@@ -105,9 +105,7 @@ async def detect_faces(
     return await run_in_threadpool(c.faces.detect_faces, image, attributes)
 
 
-@router.post(
-    "/collections/{collection_id}/faces", response_model=IndexResult, openapi_extra=IMAGE_BODY
-)
+@router.post("/collections/{collection_id}/faces", response_model=IndexResult, openapi_extra=IMAGE_BODY)
 async def index_faces(
     collection_id: str,
     request: Request,
@@ -200,5 +198,3 @@ async def compare_faces(
     src = await read_upload(source, limit)
     tgt = await read_upload(target, limit)
     return await run_in_threadpool(c.faces.compare_faces, src, tgt, threshold, quality_filter)
-
-

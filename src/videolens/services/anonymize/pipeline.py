@@ -88,7 +88,7 @@ class AnonymizePipeline:
         # before its first detection on top of the detection interval itself.
         self.backfill = self.max_interval + max(2, round(rate * 0.3))
         hold = max(2 * self.max_interval + 1, round(rate * 0.5))
-        self.tracker = FaceTracker(hold_frames=hold, backfill_frames=self.backfill)
+        self.tracker = FaceTracker(hold_frames=hold, backfill_frames=self.backfill, frame_size=size)
         self.buffer: deque[Frame] = deque()
         self.next_detect = 0
         self.last_detect = -1

@@ -77,7 +77,9 @@ class FaceAnalysis:
             mouth = full.mouth_open
         else:
             pose, quality = analyzer.pose_and_quality(image, det)
-            points = {name: (float(x), float(y)) for name, (x, y) in zip(LANDMARK_NAMES, det.landmarks)}
+            points = {
+                name: (float(x), float(y)) for name, (x, y) in zip(LANDMARK_NAMES, det.landmarks, strict=True)
+            }
             eyes = mouth = None
         return FaceDetail(
             bounding_box=box,

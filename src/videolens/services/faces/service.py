@@ -15,13 +15,13 @@ from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
-from videolens.services.faces.analysis import AnalysedImage, FaceAnalysis, largest_first
+from videolens.services.faces.analysis import FaceAnalysis, largest_first
 from videolens.services.faces.models import (
     AttributeLevel,
     BoundingBox,
     Collection,
-    CompareResult,
     ComparedMatch,
+    CompareResult,
     DeleteResult,
     DetectedFaces,
     FaceMatch,
@@ -220,7 +220,9 @@ class FacesService:
                 coll.version = old_version + 1
             new_version = coll.version
         deleted = [f for f in dict.fromkeys(face_ids) if f in found]
-        missing = [UnsuccessfulDeletion(f, ["FACE_NOT_FOUND"]) for f in dict.fromkeys(face_ids) if f not in found]
+        missing = [
+            UnsuccessfulDeletion(f, ["FACE_NOT_FOUND"]) for f in dict.fromkeys(face_ids) if f not in found
+        ]
         if found:
             self.vectors.apply(collection_id, old_version, new_version, remove=list(found))
         return DeleteResult(deleted, missing)
@@ -243,9 +245,14 @@ class FacesService:
         if not hits:
             return []
         with self.db.session() as s:
-            rows = {r.face_id: r for r in s.scalars(select(FaceRow).where(FaceRow.face_id.in_([h[0] for h in hits])))}
+            rows = {
+                r.face_id: r
+                for r in s.scalars(select(FaceRow).where(FaceRow.face_id.in_([h[0] for h in hits])))
+            }
         return [
-            FaceMatch(similarity=_similarity(d), face=_stored_face(rows[fid])) for fid, d in hits if fid in rows
+            FaceMatch(similarity=_similarity(d), face=_stored_face(rows[fid]))
+            for fid, d in hits
+            if fid in rows
         ]
 
     def search_faces(
@@ -297,7 +304,8 @@ class FacesService:
         embeddings = self.analysis.embed(analysed.image, [analysed.detections[i] for i in order])
         return [
             RecognizedFace(
-                analysed.details[i], self.search_embedding(collection_id, embeddings[n], max_matches, threshold)
+                analysed.details[i],
+                self.search_embedding(collection_id, embeddings[n], max_matches, threshold),
             )
             for n, i in enumerate(order)
         ]

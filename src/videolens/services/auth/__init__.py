@@ -1,0 +1,1 @@
+"""The auth capability: access keys for SigV4-signed AWS-compatible requests."""

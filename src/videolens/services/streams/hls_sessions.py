@@ -1,0 +1,56 @@
+"""Stateless HLS session tokens: what a playback URL may read, signed with the server's key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from videolens.services.errors import AuthError
+
+
+@dataclass(frozen=True)
+class HlsSession:
+    stream: str
+    mode: str  # LIVE | LIVE_REPLAY | ON_DEMAND
+    kind: str  # PRODUCER_TIMESTAMP | SERVER_TIMESTAMP
+    start: float | None
+    end: float | None
+    expires: float
+    container: str  # MPEG_TS | FRAGMENTED_MP4 (served as MPEG-TS segments either way)
+    max_results: int
+    base: float  # epoch seconds subtracted from segment timestamps (keeps MPEG-TS clocks small)
+    discontinuity: str = "ALWAYS"
+
+
+class HlsTokens:
+    def __init__(self, key_file: Path) -> None:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_bytes(secrets.token_bytes(32))
+            key_file.chmod(0o600)
+        self._key = key_file.read_bytes()
+
+    def issue(self, session: HlsSession) -> str:
+        body = base64.urlsafe_b64encode(json.dumps(asdict(session), separators=(",", ":")).encode()).rstrip(b"=")
+        mac = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
+        return body.decode() + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    def read(self, token: str) -> HlsSession:
+        body, _, mac = token.partition(".")
+        expected = base64.urlsafe_b64encode(hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:16])
+        if not mac or not hmac.compare_digest(expected.rstrip(b"=").decode(), mac):
+            raise AuthError("invalid HLS session token")
+        try:
+            doc = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            session = HlsSession(**doc)
+        except (ValueError, TypeError) as exc:
+            raise AuthError("invalid HLS session token") from exc
+        if session.expires < time.time():
+            raise AuthError("HLS session expired")
+        return session
