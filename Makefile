@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium
 
-.PHONY: install system-deps run test lint typecheck bench clean
+.PHONY: install system-deps web-deps run test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,14 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# hls.js for the HLS browser test (tests/streams/web/node_modules, gitignored; needs the npm registry).
+web-deps:
+	npm install --prefix tests/streams/web --no-audit --no-fund --loglevel=error
+
 run: install
 	$(BIN)/videolens serve
 
-test: system-deps install
+test: system-deps install web-deps
 	$(BIN)/python -m pytest -q
 
 lint: install

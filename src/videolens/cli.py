@@ -12,6 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from videolens.cli_anonymize import anonymize_command
+from videolens.cli_events import rules_app, topics_app
+from videolens.cli_jobs import jobs_app
+from videolens.cli_keys import keys_app
+from videolens.cli_streams import streams_app
 from videolens.runtime.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.errors import VideolensError
@@ -21,6 +26,12 @@ collections_app = typer.Typer(help="Face collections.", no_args_is_help=True)
 faces_app = typer.Typer(help="Detect, index and search faces.", no_args_is_help=True)
 app.add_typer(collections_app, name="collections")
 app.add_typer(faces_app, name="faces")
+app.add_typer(keys_app, name="keys")
+app.add_typer(streams_app, name="streams")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(topics_app, name="topics")
+app.add_typer(rules_app, name="rules")
+app.command("anonymize")(anonymize_command)
 
 console = Console()
 err_console = Console(stderr=True)

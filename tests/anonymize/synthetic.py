@@ -153,7 +153,9 @@ class Actor:
     t1: float = 1e9
 
 
-def render(name: str, width: int, height: int, fps: int, seconds: float, actors: list[Actor], seed: int = 1) -> Scene:
+def render(
+    name: str, width: int, height: int, fps: int, seconds: float, actors: list[Actor], seed: int = 1
+) -> Scene:
     """Render the frames and their exact ground truth."""
     scene = Scene(name, width, height, fps)
     bg = _background(width, height, seed)
@@ -200,7 +202,9 @@ def standard_scene(media_dir: Path, width: int = 320, height: int = 240, fps: in
         # enters from the left, crosses the picture fast (~9 px/frame at 320 px) and leaves on the right
         Actor(rose, linear(square(-40, h * 0.3, 56), square(w + 40, h * 0.25, 56), 0.0, 1.4), 0.0, 1.4),
         # appears small (30 px) once the first face has left and grows to 110 px while drifting
-        Actor(alex, linear(square(w * 0.8, h * 0.25, 30), square(w * 0.62, h * 0.4, 110), 1.5, 3.0), 1.5, 3.0),
+        Actor(
+            alex, linear(square(w * 0.8, h * 0.25, 30), square(w * 0.62, h * 0.4, 110), 1.5, 3.0), 1.5, 3.0
+        ),
         # two faces crossing each other, one passing slightly above the other
         Actor(obama, linear(square(w * 0.1, h * 0.7, 60), square(w * 0.9, h * 0.62, 60), 0.2, 2.2), 0.2, 2.2),
         Actor(biden, linear(square(w * 0.9, h * 0.55, 64), square(w * 0.1, h * 0.6, 64), 0.2, 2.2), 0.2, 2.2),
@@ -209,13 +213,13 @@ def standard_scene(media_dir: Path, width: int = 320, height: int = 240, fps: in
 
 
 def two_people_scene(media_dir: Path, width: int = 320, height: int = 240, fps: int = 30) -> Scene:
-    """3 s: Obama and Biden walking past each other (for sparing one of them)."""
+    """3 s: Obama and Biden walking past each other, one above the other (for sparing one of them)."""
     obama = load_sprite(media_dir, "obama", "obama.jpg")
     biden = load_sprite(media_dir, "biden", "biden2.jpg")
     w, h = width, height
     actors = [
-        Actor(obama, linear(square(w * 0.18, h * 0.45, 76), square(w * 0.82, h * 0.5, 76), 0.0, 3.0)),
-        Actor(biden, linear(square(w * 0.82, h * 0.55, 76), square(w * 0.18, h * 0.45, 76), 0.0, 3.0)),
+        Actor(biden, linear(square(w * 0.85, h * 0.73, 64), square(w * 0.15, h * 0.73, 64), 0.0, 3.0)),
+        Actor(obama, linear(square(w * 0.15, h * 0.27, 64), square(w * 0.85, h * 0.27, 64), 0.0, 3.0)),
     ]
     return render("two_people", width, height, fps, 3.0, actors, seed=11)
 
@@ -223,7 +227,9 @@ def two_people_scene(media_dir: Path, width: int = 320, height: int = 240, fps: 
 def write_video(path: Path, scene: Scene, crf: int = 18, codec: str = "libx264") -> Path:
     """Encode the scene's frames losslessly enough for detection tests (H.264, yuv420p)."""
     with av.open(str(path), mode="w") as out:
-        stream = out.add_stream(codec, rate=Fraction(scene.fps), options={"crf": str(crf), "preset": "veryfast"})
+        stream = out.add_stream(
+            codec, rate=Fraction(scene.fps), options={"crf": str(crf), "preset": "veryfast"}
+        )
         stream.width, stream.height, stream.pix_fmt = scene.width, scene.height, "yuv420p"
         for frame in scene.frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
@@ -288,7 +294,9 @@ def coverage(
     return result
 
 
-def solid_hidden(color_bgr: tuple[int, int, int], tolerance: int = 60) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def solid_hidden(
+    color_bgr: tuple[int, int, int], tolerance: int = 60
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Pixels painted with the solid colour (within codec noise)."""
     c = np.asarray(color_bgr, dtype=np.int16)
 

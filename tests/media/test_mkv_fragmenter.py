@@ -151,3 +151,16 @@ def test_fragment_size_limit(hamilton_mkv: bytes, fragmenting: Callable[..., lis
     with pytest.raises(FragmentError) as info:
         fragment_stream(hamilton_mkv, max_fragment_bytes=100_000)
     assert info.value.kind == "too-large"
+
+
+def test_timecode_offset_and_cluster_offset(
+    hamilton_mkv: bytes, fragmenting: Callable[..., list[Fragment]]
+) -> None:
+    frags = fragmenting(hamilton_mkv, timecode_offset=1_700_000_000_000)
+    fragment = frags[1]
+    assert fragment.timecode == 2846  # the producer's own time line, as acks report it
+    blob = fragment.to_bytes()
+    assert blob[fragment.cluster_offset : fragment.cluster_offset + 4] == bytes.fromhex("1f43b675")
+    with av.open(io.BytesIO(blob)) as container:
+        first = next(container.demux(video=0))
+        assert first.pts == 1_700_000_002_846  # clusters carry absolute producer time

@@ -7,10 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 import pytest
+from face_truth import TEST_PHOTO_PEOPLE
 
 from videolens.vision.detector import FaceDetector
-
-from face_truth import TEST_PHOTO_PEOPLE
 
 # Centres (x, y) of the 17 faces of city.jpg a person counts at a glance, labelled by looking at the photo.
 CITY_FACES = [
@@ -27,17 +26,17 @@ def centre(det) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return ((det.x1 + det.x2) / 2, (det.y1 + det.y2) / 2)
 
 
-def test_every_enrolment_photo_holds_exactly_one_face(detector, load_photo, enrolment_photos) -> None:
+def test_every_enrolment_photo_holds_exactly_one_face(detect_photo, enrolment_photos) -> None:
     assert len(enrolment_photos) == 10
     for relative in enrolment_photos:
-        detections = detector.detect(load_photo(relative))
+        detections = detect_photo(relative)
         assert len(detections) == 1, relative
         assert detections[0].width > 100 and detections[0].score > 0.7, relative
 
 
 @pytest.mark.parametrize("name", sorted(TEST_PHOTO_PEOPLE))
-def test_probe_photos_have_the_faces_a_person_counts(detector, load_photo, name: str) -> None:
-    detections = detector.detect(load_photo(f"_test/{name}"))
+def test_probe_photos_have_the_faces_a_person_counts(detect_photo, name: str) -> None:
+    detections = detect_photo(f"_test/{name}")
     assert len(detections) == len(TEST_PHOTO_PEOPLE[name])
 
 

@@ -67,7 +67,9 @@ def test_truncated_image_header() -> None:
 def test_too_many_pixels_is_refused_from_the_header() -> None:
     data = pil_bytes(Image.new("RGB", (300, 200)), "PNG")
     assert decode_image(data, max_pixels=60_000).shape == (200, 300, 3)
-    with pytest.raises(ImageDecodeError, match=r"too large: 300x200 = 60000 pixels exceeds the limit of 59999"):
+    with pytest.raises(
+        ImageDecodeError, match=r"too large: 300x200 = 60000 pixels exceeds the limit of 59999"
+    ):
         decode_image(data, max_pixels=59_999)
     # 10000x5000 = 50 Mpx > the default 40 Mpx: refused before decoding (a black PNG is small on disk).
     huge = pil_bytes(Image.new("L", (10_000, 5_000)), "PNG")

@@ -10,7 +10,12 @@ from fastapi import FastAPI
 from videolens import __version__
 from videolens.api.aws.dispatch import AwsDispatcher
 from videolens.api.problems import install_problem_handlers
+from videolens.api.rest import anonymize as anonymize_routes
+from videolens.api.rest import buckets as buckets_routes
+from videolens.api.rest import events as events_routes
 from videolens.api.rest import faces as faces_routes
+from videolens.api.rest import jobs as jobs_routes
+from videolens.api.rest import streams as streams_routes
 from videolens.runtime.container import Container
 
 
@@ -42,4 +47,10 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(faces_routes.router)
+    app.include_router(jobs_routes.router)
+    app.include_router(events_routes.router)
+    app.include_router(buckets_routes.router)
+    app.include_router(anonymize_routes.router)
+    app.include_router(streams_routes.router)
+    app.include_router(streams_routes.kvs_router)
     return app

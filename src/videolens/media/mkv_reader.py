@@ -26,6 +26,7 @@ class MkvError(ValueError):
 class EbmlHeader:
     raw: bytes
     doc_type: str
+    offset: int = 0  # where this document starts in the byte stream (GetMedia sends many)
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,7 @@ class MkvReader:
                 if doc_type not in ("matroska", "webm"):
                     raise MkvError("not-mkv", f"EBML doc type {doc_type!r} is not matroska", absolute)
                 self._seen_header = True
-                events.append(EbmlHeader(raw, doc_type))
+                events.append(EbmlHeader(raw, doc_type, absolute))
             pos = whole
 
     def _whole(self, element_id: int, size: int, header_len: int, pos: int) -> int | None:

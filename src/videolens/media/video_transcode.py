@@ -41,6 +41,8 @@ class VideoInfo:
     duration_s: float | None
     frame_count: int | None  # from the container header when it has one, else estimated
     rotation: int  # degrees counter-clockwise, from the display matrix
+    start_s: float = 0.0  # the first frame's time (streams need not start at 0)
+    end_s: float | None = None  # where the video should end, same clock as start_s
 
 
 class Frame:
@@ -127,11 +129,18 @@ def _open_input(path: Path) -> av.container.InputContainer:
 
 def _video_info(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> VideoInfo:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    tb = stream.time_base
+    start = float(stream.start_time * tb) if stream.start_time is not None and tb else 0.0
     duration: float | None = None
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
+    end: float | None = None
+    if stream.duration is not None and tb is not None:
+        duration = float(stream.duration * tb)
+        end = start + duration
     elif container.duration is not None:
-        duration = container.duration / av.time_base
+        # Matroska & co. only know the whole file's span (audio included), measured from its start
+        container_start = (container.start_time or 0) / av.time_base
+        end = container_start + container.duration / av.time_base
+        duration = end - start
     frames = stream.frames or None
     if frames is None and duration is not None and rate:
         frames = round(duration * float(rate))
@@ -139,11 +148,13 @@ def _video_info(container: av.container.InputContainer, stream: av.video.stream.
         width=stream.codec_context.width,
         height=stream.codec_context.height,
         codec=stream.codec_context.name,
-        time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
+        time_base=Fraction(tb) if tb else Fraction(1, 90000),
         frame_rate=Fraction(rate) if rate else None,
         duration_s=duration,
         frame_count=frames,
         rotation=0,
+        start_s=start,
+        end_s=end,
     )
 
 
@@ -359,6 +370,8 @@ def _run(
             error = f"undecodable video data at packet pts={packet.pts}: {exc}"
             continue
         for av_frame in decoded:
+            if not isinstance(av_frame, av.VideoFrame):
+                continue
             if av_frame.pts is None:
                 # no timestamp: continue the sequence (the encoder needs increasing pts)
                 av_frame.pts = (max(pts_pool) if pts_pool else last_pts) + 1
@@ -381,12 +394,13 @@ def _check_truncation(
 ) -> None:
     frame_s = 1 / float(info.frame_rate) if info.frame_rate else 0.04
     expected = info.duration_s
-    short = (
-        expected is not None and last_time is not None and last_time + frame_s * 3 < expected - frame_s
-    ) or (info.frame_count is not None and frames + 2 < info.frame_count and expected is None)
+    if info.end_s is not None and last_time is not None:
+        short = last_time + frame_s * 4 < info.end_s
+    else:
+        short = info.frame_count is not None and frames + 2 < info.frame_count
     if not short and error is None:
         return
-    stop = (last_time or 0.0) + frame_s
+    stop = (last_time if last_time is not None else info.start_s) - info.start_s + frame_s
     result.truncated_at_s = stop
     total = f" of {expected:.2f} s" if expected else ""
     cause = f" ({error})" if error else ""

@@ -10,8 +10,15 @@ from videolens.backends.metadata.database import Database
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.auth.keys import KeysService
+from videolens.services.events.dispatcher import DeliveryDispatcher
+from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
+from videolens.services.jobs.service import JobsService
+from videolens.services.jobs.workers import JobWorkers
+from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
+from videolens.services.streams.retention import RetentionSweeper
+from videolens.services.streams.service import StreamsService
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,16 @@ class Container:
         self.background: list[BackgroundTask] = []
         # capability services wired below (each engineer adds theirs)
         self.extras: dict[str, Any] = {}
+        self.streams = StreamsService(settings, self.db, self.blobs)
+        self.background.append(RetentionSweeper(self.streams))
+        self.background.append(self.streams.pulls)
+        # jobs + events (topics, webhooks, MQTT) + bucket rules
+        self.events = EventsService(settings, self.db)
+        self.jobs = JobsService(settings, self.db, self.storage, self.faces, self.events)
+        self.rules = RulesService(self.db, self.jobs, self.storage, self.events)
+        self.storage.on_object_created.append(self.rules.on_object_created)
+        self.background.append(DeliveryDispatcher(settings, self.db, self.events))
+        self.background.append(JobWorkers(settings, self.jobs, self.models))
 
     def start_background(self) -> None:
         for task in self.background:

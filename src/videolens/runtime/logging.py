@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key != "color_message" and not key.startswith("_"):
                 doc[key] = value if isinstance(value, str | int | float | bool | None) else repr(value)
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)

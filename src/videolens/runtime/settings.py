@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=30.0, gt=0)
     #: video jobs report results once per this many milliseconds of video (Rekognition: 500)
     job_sample_ms: int = Field(default=500, ge=1)
+    #: run the face detector on every Nth frame of a video job (1 = every frame; tracking links them)
+    job_detect_every: int = Field(default=1, ge=1)
 
     # events (topics, subscriptions)
     #: first retry delay of a failed webhook / MQTT delivery; doubles per attempt

@@ -11,16 +11,15 @@ import dlib
 import face_recognition_models
 import numpy as np
 
-from videolens.vision.embedder import detection_rectangle, to_rgb
+from videolens.vision.embedder import detection_rectangle, dlib_image
 from videolens.vision.types import Detection
 
 # Proportions of an average face, used to turn landmark displacements into angles: the nose tip stands
-# in front of the eye/mouth plane by 0.85 of half the inter-ocular distance, and sits 0.53 of the way
-# from the eye line down to the mouth line, which is 1.05 inter-ocular distances below the eyes.
+# in front of the eye/mouth plane by 0.85 of half the inter-ocular distance and, seen frontally, sits
+# 0.53 of the way from the eye line down to the mouth line.
 _NOSE_DEPTH = 0.85  # in half inter-ocular distances
 _NOSE_BASE_DEPTH = 0.65  # the base of the nose (dlib's 5th point) stands less far out than the tip
 _NOSE_HEIGHT = 0.53  # fraction of the eye-to-mouth distance
-_EYE_TO_MOUTH = 1.05  # in inter-ocular distances
 
 # Rekognition landmark names → dlib 68-point indices (averaged when several). "Left"/"right" are the
 # viewer's: eyeLeft is the eye on the left of the image (the subject's right eye), as in videolens.types.
@@ -71,7 +70,7 @@ _QUALITY_SIDE = 112
 
 @dataclass
 class Pose:
-    """Head rotation in degrees: yaw > 0 face turned to the image's right, pitch > 0 up, roll > 0 clockwise."""
+    """Head rotation in degrees: yaw > 0 turned to the image's right, pitch > 0 up, roll > 0 clockwise."""
 
     yaw: float
     pitch: float
@@ -105,9 +104,10 @@ def estimate_pose(landmarks: np.ndarray, nose_base: np.ndarray | None = None) ->
     """Pose from 5 landmarks (eye centres, nose tip, mouth corners; image-left first).
 
     Roll is the angle of the eye line. The points are then turned upright by that angle, so image
-    rotations change roll only; yaw is the sideways shift of the nose tip from the face's midline and
-    pitch its shift along it, converted to angles with the proportions of an average face. `image_size`
-    is accepted for API symmetry; the estimate is orthographic and does not need it.
+    rotations change roll only; yaw is the sideways shift of the nose from the face's midline and
+    pitch the nose tip's shift along it, converted to angles with the proportions of an average face
+    (orthographic: perspective is negligible at portrait distances). When dlib's nose-base point is
+    given, yaw uses it against the eye midpoint: it is more stable than CenterFace's nose tip.
     """
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
     eye_left, eye_right, nose, mouth_left, mouth_right = points
@@ -131,7 +131,9 @@ def estimate_pose(landmarks: np.ndarray, nose_base: np.ndarray | None = None) ->
     # The eye-to-mouth distance shrinks by cos(pitch) while the nose moves by depth * sin(pitch).
     nose_height = (float(nose[1]) - float(eyes_mid[1])) / eye_to_mouth
     pitch = math.atan2((_NOSE_HEIGHT - nose_height) * eye_to_mouth, _NOSE_DEPTH * half_eyes)
-    return Pose(yaw=_wrap(math.degrees(yaw)), pitch=_wrap(math.degrees(pitch)), roll=_wrap(math.degrees(roll)))
+    return Pose(
+        yaw=_wrap(math.degrees(yaw)), pitch=_wrap(math.degrees(pitch)), roll=_wrap(math.degrees(roll))
+    )
 
 
 def _wrap(angle: float) -> float:
@@ -161,7 +163,9 @@ def estimate_quality(image_bgr: np.ndarray, det: Detection) -> Quality:
     return Quality(brightness=round(brightness, 4), sharpness=round(sharpness, 4))
 
 
-def _aspect_ratio(points: np.ndarray, vertical: tuple[tuple[int, int], ...], horizontal: tuple[int, int]) -> float:
+def _aspect_ratio(
+    points: np.ndarray, vertical: tuple[tuple[int, int], ...], horizontal: tuple[int, int]
+) -> float:
     width = float(np.linalg.norm(points[horizontal[0]] - points[horizontal[1]]))
     if width <= 0:
         return 0.0
@@ -181,13 +185,17 @@ class FaceAnalyzer:
 
     def __init__(self) -> None:
         self._predictor: dlib.shape_predictor | None = None
-        self._predictor5 = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+        self._predictor5 = dlib.shape_predictor(
+            face_recognition_models.pose_predictor_five_point_model_location()
+        )
         self._lock = threading.Lock()
 
     def _predictor_68(self) -> dlib.shape_predictor:
         with self._lock:
             if self._predictor is None:
-                self._predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+                self._predictor = dlib.shape_predictor(
+                    face_recognition_models.pose_predictor_model_location()
+                )
             return self._predictor
 
     def pose_and_quality(self, image_bgr: np.ndarray, det: Detection) -> tuple[Pose, Quality]:
@@ -202,8 +210,9 @@ class FaceAnalyzer:
         CenterFace's eye points move by up to 5° when the image is rotated; the mean of dlib's two
         corners per eye follows the rotation to within about 2°, which makes roll (and yaw) stable.
         """
+        image = dlib_image(image_bgr)
         with self._lock:
-            shape = self._predictor5(to_rgb(image_bgr), detection_rectangle(det))
+            shape = self._predictor5(image, detection_rectangle(det))
         corners = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
         eyes = sorted((corners[0:2].mean(axis=0), corners[2:4].mean(axis=0)), key=lambda e: float(e[0]))
         points = np.array(det.landmarks, dtype=np.float32).copy()
@@ -213,9 +222,9 @@ class FaceAnalyzer:
     def landmarks_68(self, image_bgr: np.ndarray, det: Detection) -> np.ndarray:
         """The 68 dlib landmarks (68, 2) float32 in pixel coordinates."""
         predictor = self._predictor_68()
-        rgb = to_rgb(image_bgr)
+        image = dlib_image(image_bgr)
         with self._lock:
-            shape = predictor(rgb, detection_rectangle(det))
+            shape = predictor(image, detection_rectangle(det))
         return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
 
     def analyze(self, image_bgr: np.ndarray, det: Detection) -> FaceAttributes:
@@ -227,7 +236,9 @@ class FaceAnalyzer:
             for name, idx in _LANDMARKS_68.items()
         }
         # The detector's own 5 points stay authoritative for the 5 basic names, which pose also uses.
-        for name, (x, y) in zip(("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"), det.landmarks, strict=True):
+        for name, (x, y) in zip(
+            ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"), det.landmarks, strict=True
+        ):
             landmarks[name] = (float(x), float(y))
         ear = (
             _aspect_ratio(points, ((37, 41), (38, 40)), (36, 39))

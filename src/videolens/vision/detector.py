@@ -62,9 +62,9 @@ class FaceDetector:
     """CenterFace detector; thread-safe (onnxruntime's InferenceSession.run may be called concurrently).
 
     Images are never upscaled and are only downscaled when their longer side exceeds `max_input_side`:
-    CenterFace finds faces down to about 10 px at native resolution, so shrinking a photo loses the
+    CenterFace finds faces down to about 12 px at native resolution, so shrinking a photo loses the
     small faces of a crowd, while running a 4000 px photo at full size costs seconds. 1280 px keeps a
-    640x480 frame at native size (~30 ms) and bounds the cost of large photos (~0.2 s on 2 cores).
+    640x480 frame at native size and bounds the cost of large photos (docs/face-engine.md has timings).
     """
 
     def __init__(
@@ -81,8 +81,12 @@ class FaceDetector:
         options.log_severity_level = 3  # the model carries unused BN initializers that ORT warns about
         options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
         options.inter_op_num_threads = 1
+        # Idle ORT threads spin by default; on a busy machine (other workers, other requests) that
+        # burns the cores the work needs: measured 2x slower detection under load with spinning on.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        available = ort.get_available_providers()
+        # The Azure provider is a remote-inference shim, never a local accelerator.
+        available = [p for p in ort.get_available_providers() if p != "AzureExecutionProvider"]
         chosen = [p for p in (providers or available) if p in available] or ["CPUExecutionProvider"]
         self._session = ort.InferenceSession(_load_dynamic_model(), sess_options=options, providers=chosen)
 
@@ -128,9 +132,13 @@ class FaceDetector:
         x1, y1 = cx - box_w / 2, cy - box_h / 2
         boxes = np.stack([x1, y1, x1 + box_w, y1 + box_h], axis=1) / scale
         lm = landmarks[0][:, rows, cols].T.reshape(-1, 5, 2)  # (N, 5, [dy, dx]) relative to the box
-        points = np.stack(
-            [x1[:, None] + lm[:, :, 1] * box_w[:, None], y1[:, None] + lm[:, :, 0] * box_h[:, None]], axis=2
-        ) / scale
+        points = (
+            np.stack(
+                [x1[:, None] + lm[:, :, 1] * box_w[:, None], y1[:, None] + lm[:, :, 0] * box_h[:, None]],
+                axis=2,
+            )
+            / scale
+        )
         keep = _nms(boxes, scores, _NMS_IOU)
         detections: list[Detection] = []
         for i in keep:

@@ -226,7 +226,9 @@ class FaceTracker:
 
     def forget_before(self, frame_index: int) -> None:
         """Drop tracks that can no longer produce a box at or after `frame_index` (bounded memory)."""
-        for tid in [tid for tid, t in self.tracks.items() if not t.alive and t.last + self.hold_frames < frame_index]:
+        for tid in [
+            tid for tid, t in self.tracks.items() if not t.alive and t.last + self.hold_frames < frame_index
+        ]:
             del self.tracks[tid]
         for t in self.tracks.values():
             # keep one keyframe before the cut so interpolation towards later frames still works

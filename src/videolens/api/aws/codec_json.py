@@ -64,7 +64,7 @@ class JsonCodec:
         self, model: ServiceModel, err: AwsError, request_id: str, req: WireRequest
     ) -> WireResponse:
         # botocore reads the code only from the body's __type for this protocol
-        body = {"__type": err.code, "message": err.message}
+        body = {"__type": err.code, "Message": err.message}
         return WireResponse(
             err.status,
             [("Content-Type", JSON11), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", err.code)],
@@ -148,4 +148,3 @@ class RestJsonCodec:
 def _default_content_type(headers: list[tuple[str, str]], value: str) -> None:
     if not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", value))
-

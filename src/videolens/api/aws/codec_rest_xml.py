@@ -20,7 +20,10 @@ _ROOTS = {
     "ListObjects": "ListBucketResult",
     "ListBuckets": "ListAllMyBucketsResult",
     "CreateMultipartUpload": "InitiateMultipartUploadResult",
+    "DeleteObjects": "DeleteResult",
 }
+#: operations whose single member is the root element's text (botocore parses them specially)
+_TEXT_ROOTS = {"GetBucketLocation": "LocationConstraint"}
 
 
 class RestXmlCodec:
@@ -71,6 +74,12 @@ class RestXmlCodec:
             elif value is not None:
                 body = value.encode() if isinstance(value, str) else value
             return WireResponse(status, headers, body)
+        if op.name in _TEXT_ROOTS:
+            member_name = _TEXT_ROOTS[op.name]
+            root = ET.Element(member_name, {"xmlns": S3_NS})
+            root.text = output.get(member_name)
+            headers.append(("Content-Type", "application/xml"))
+            return WireResponse(status, headers, ET.tostring(root, xml_declaration=True, encoding="utf-8"))
         members = {k: v for k, v in output.items() if k not in bound_members(shape) and v is not None}
         if members or op.name in _ROOTS:
             root = ET.Element(_ROOTS.get(op.name, f"{op.name}Result"), {"xmlns": S3_NS})

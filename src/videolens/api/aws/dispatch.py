@@ -39,6 +39,7 @@ from videolens.api.aws.sigv4 import (
     parse_signed_request,
     signature_matches,
     signing_key,
+    sigv2_signature_matches,
 )
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
@@ -74,7 +75,8 @@ def is_aws_request(scope: dict[str, Any]) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value.startswith(b"AWS4-HMAC-SHA256"):
             return True
-    return b"X-Amz-Credential=" in scope.get("query_string", b"")
+    query = scope.get("query_string", b"")
+    return b"X-Amz-Credential=" in query or (b"AWSAccessKeyId=" in query and b"Signature=" in query)
 
 
 class AwsDispatcher:
@@ -113,6 +115,7 @@ class AwsDispatcher:
             headers=headers,
         )
         service: AwsService | None = None
+        body_state = _BodyState()
         try:
             signed = parse_signed_request(headers, req.query)
             assert signed is not None  # is_aws_request checked it
@@ -123,13 +126,15 @@ class AwsDispatcher:
             raw = self._raw_route(candidates, req)
             if raw is not None:
                 service, raw_handler = raw
-                await self._authenticate(service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256))
+                await self._authenticate(
+                    service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256)
+                )
                 ctx = self._context(service, "raw", req, signed, request_id)
                 ctx.asgi = (scope, receive, send)
                 await raw_handler(ctx, scope, receive, send)
                 return
             if candidates[0].protocol in ("json", "query"):
-                req.body = await _read_all(receive)
+                req.body = await _read_all(receive, body_state)
             op: OperationModel | None = None
             for candidate in candidates:
                 op = candidate.codec.find_operation(candidate.model, req)
@@ -140,7 +145,7 @@ class AwsDispatcher:
                 raise _not_implemented(service, f"{req.method} {req.raw_path}")
             streaming = bool(op.has_streaming_input)
             if not streaming and service.protocol not in ("json", "query"):
-                req.body = await _read_all(receive)
+                req.body = await _read_all(receive, body_state)
             payload_hash = self._payload_hash(service, req, signed, streaming)
             secret = await self._authenticate(service, req, signed, payload_hash)
             handler = service.handlers.get(op.name)
@@ -154,7 +159,7 @@ class AwsDispatcher:
             ctx = self._context(service, op.name, req, signed, request_id)
             if streaming:
                 ctx.body = RequestBody(
-                    _puller(receive),
+                    _puller(receive, body_state),
                     headers,
                     int(self.settings.max_upload_bytes),
                     _chunk_signing(signed, secret, payload_hash),
@@ -166,8 +171,14 @@ class AwsDispatcher:
             response = service.codec.serialize(op, output or {}, request_id)
             if ctx.status is not None:
                 response.status = ctx.status
+        except ClientDisconnected:
+            return  # nobody is left to answer
         except Exception as exc:  # noqa: BLE001 - every failure becomes an AWS error document
             response = self._error_response(service, exc, req, request_id)
+        if not body_state.done and _has_body(headers):
+            # the client may still be sending (or, after Expect: 100-continue, may never send) the
+            # body: close the connection so leftover bytes are never read as the next request
+            response.headers.append(("Connection", "close"))
         await _send(response, send, req.method == "HEAD")
 
     def _raw_route(self, candidates: list[AwsService], req: WireRequest) -> tuple[AwsService, Any] | None:
@@ -189,18 +200,22 @@ class AwsDispatcher:
             service=service.model_name,
             operation=op_name,
             access_key=signed.access_key,
-            region=signed.region,
+            region=signed.region or str(self.settings.region),
             headers=req.headers,
             base_url=f"{scheme}://{host}" if host else str(self.settings.base_url),
         )
 
-    def _payload_hash(self, service: AwsService, req: WireRequest, signed: SignedRequest, streaming: bool) -> str:
+    def _payload_hash(
+        self, service: AwsService, req: WireRequest, signed: SignedRequest, streaming: bool
+    ) -> str:
         if signed.presigned:
             return req.query_dict().get("X-Amz-Content-Sha256", UNSIGNED_PAYLOAD)
         claimed = req.headers.get("x-amz-content-sha256")
         if claimed is None:
             if streaming:
-                raise AwsError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+                raise AwsError(
+                    "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+                )
             return hashlib.sha256(req.body).hexdigest()
         if not streaming and len(claimed) == 64 and hashlib.sha256(req.body).hexdigest() != claimed.lower():
             raise AwsError(
@@ -222,10 +237,20 @@ class AwsDispatcher:
         problem = check_time(signed, now, int(self.settings.clock_skew_seconds))
         if problem is not None:
             raise auth_error(protocol, problem, signed, now)
-        creq = canonical_request(
-            req.method, req.raw_path, req.raw_query, req.headers, signed, payload_hash, protocol == "rest-xml"
-        )
-        if not signature_matches(signed, secret, creq):
+        if signed.version == 2:
+            ok = sigv2_signature_matches(req.method, req.raw_path, req.raw_query, req.headers, signed, secret)
+        else:
+            creq = canonical_request(
+                req.method,
+                req.raw_path,
+                req.raw_query,
+                req.headers,
+                signed,
+                payload_hash,
+                protocol == "rest-xml",
+            )
+            ok = signature_matches(signed, secret, creq)
+        if not ok:
             raise auth_error(protocol, "bad_signature", signed, now)
         return str(secret)
 
@@ -234,7 +259,7 @@ class AwsDispatcher:
     ) -> WireResponse:
         if service is None:
             err = exc if isinstance(exc, AwsError) else AwsError("InternalFailure", "Internal error", 500)
-            body = f'{{"__type":"{err.code}","message":{_json_str(err.message)}}}'.encode()
+            body = f'{{"__type":"{err.code}","Message":{_json_str(err.message)}}}'.encode()
             return WireResponse(
                 err.status,
                 [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)],
@@ -294,7 +319,15 @@ def _chunk_signing(signed: SignedRequest, secret: str | None, payload_hash: str)
     )
 
 
-async def _read_all(receive: Any) -> bytes:
+class _BodyState:
+    done = False
+
+
+def _has_body(headers: dict[str, str]) -> bool:
+    return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+
+
+async def _read_all(receive: Any, state: _BodyState) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -307,25 +340,29 @@ async def _read_all(receive: Any) -> bytes:
             raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
         chunks.append(body)
         if not message.get("more_body", False):
+            state.done = True
             return b"".join(chunks)
 
 
-def _puller(receive: Any) -> Any:
+def _puller(receive: Any, state: _BodyState) -> Any:
     """A sync `pull()` for worker threads: the next body chunk from the ASGI channel, b"" at the end."""
-    state = {"done": False}
 
     def pull() -> bytes:
-        while not state["done"]:
+        while not state.done:
             message = from_thread.run(receive)
             if message["type"] == "http.disconnect":
                 raise ClientDisconnected()
-            state["done"] = not message.get("more_body", False)
+            state.done = not message.get("more_body", False)
             body: bytes = message.get("body", b"")
             if body:
                 return body
         return b""
 
     return pull
+
+
+def _next_chunk(iterator: Iterator[bytes]) -> bytes | None:
+    return next(iterator, None)
 
 
 async def _send(response: WireResponse, send: Any, head: bool) -> None:
@@ -350,11 +387,11 @@ async def _send(response: WireResponse, send: Any, head: bool) -> None:
         iterator: Iterator[bytes] = iter(body)
         try:
             while True:
-                chunk = await anyio.to_thread.run_sync(next, iterator, None)
-                if chunk is None:
+                piece = await anyio.to_thread.run_sync(_next_chunk, iterator)
+                if piece is None:
                     break
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if piece:
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:

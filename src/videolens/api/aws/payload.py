@@ -59,7 +59,9 @@ class ChunkSigning:
     seed_signature: str
 
     def sign(self, previous: str, data_hash: str) -> str:
-        sts = f"AWS4-HMAC-SHA256-PAYLOAD\n{self.amz_date}\n{self.scope}\n{previous}\n{EMPTY_SHA256}\n{data_hash}"
+        sts = "\n".join(
+            ["AWS4-HMAC-SHA256-PAYLOAD", self.amz_date, self.scope, previous, EMPTY_SHA256, data_hash]
+        )
         return hmac.new(self.key, sts.encode(), hashlib.sha256).hexdigest()
 
 
@@ -206,7 +208,10 @@ class RequestBody:
             if hasher is not None:
                 actual = base64.b64encode(hasher.digest()).decode()
                 if claimed is not None and claimed != actual:
-                    raise AwsError("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.")
+                    raise AwsError(
+                        "BadDigest",
+                        f"The {algorithm.upper()} you specified did not match the calculated checksum.",
+                    )
                 self.checksums[name] = actual
             elif claimed:
                 self.checksums[name] = claimed

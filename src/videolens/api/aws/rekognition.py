@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 from videolens.api.aws.registry import AwsContext, AwsService
+from videolens.api.aws.rekognition_video import VIDEO_HANDLERS
 from videolens.services.errors import (
     AlreadyExistsError,
+    IdempotencyMismatchError,
     ImageTooLargeError,
     InvalidImageError,
     InvalidObjectError,
@@ -39,7 +41,10 @@ def _image(ctx: AwsContext, image: dict[str, Any]) -> bytes:
     try:
         size = storage.head_object(s3["Bucket"], s3["Name"]).size
     except (NotFoundError, InvalidParameterError) as exc:
-        raise InvalidObjectError(f"Unable to get object metadata from S3. Check object key, region and/or access permissions: {exc.message}") from exc
+        raise InvalidObjectError(
+            "Unable to get object metadata from S3. Check object key, region and/or access "
+            f"permissions: {exc.message}"
+        ) from exc
     if size > MAX_S3_IMAGE:
         raise ImageTooLargeError(f"Image size is too large ({size} bytes; the limit is {MAX_S3_IMAGE})")
     data = storage.get_object_bytes(s3["Bucket"], s3["Name"], MAX_S3_IMAGE)
@@ -164,8 +169,12 @@ def index_faces(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     )
     version = result.face_model_version
     return {
-        "FaceRecords": [{"Face": _face(r.face, version), "FaceDetail": _detail(r.detail)} for r in result.records],
-        "UnindexedFaces": [{"Reasons": list(u.reasons), "FaceDetail": _detail(u.detail)} for u in result.unindexed],
+        "FaceRecords": [
+            {"Face": _face(r.face, version), "FaceDetail": _detail(r.detail)} for r in result.records
+        ],
+        "UnindexedFaces": [
+            {"Reasons": list(u.reasons), "FaceDetail": _detail(u.detail)} for u in result.unindexed
+        ],
         "FaceModelVersion": version,
     }
 
@@ -182,7 +191,9 @@ def delete_faces(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     result = ctx.container.faces.delete_faces(p["CollectionId"], p["FaceIds"])
     return {
         "DeletedFaces": result.deleted,
-        "UnsuccessfulFaceDeletions": [{"FaceId": u.face_id, "Reasons": list(u.reasons)} for u in result.unsuccessful],
+        "UnsuccessfulFaceDeletions": [
+            {"FaceId": u.face_id, "Reasons": list(u.reasons)} for u in result.unsuccessful
+        ],
     }
 
 
@@ -192,7 +203,11 @@ def search_faces(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         p["CollectionId"], p["FaceId"], p.get("MaxFaces", 80), p.get("FaceMatchThreshold", 80.0)
     )
     version = _collection(ctx, p["CollectionId"]).face_model_version
-    return {"SearchedFaceId": p["FaceId"], "FaceMatches": _matches(matches, version), "FaceModelVersion": version}
+    return {
+        "SearchedFaceId": p["FaceId"],
+        "FaceMatches": _matches(matches, version),
+        "FaceModelVersion": version,
+    }
 
 
 def search_faces_by_image(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +258,7 @@ SERVICE = AwsService(
         "SearchFacesByImage": search_faces_by_image,
         "DetectFaces": detect_faces,
         "CompareFaces": compare_faces,
+        **VIDEO_HANDLERS,  # stored-video jobs (rekognition_video.py)
     },
     error_map={
         NotFoundError: "ResourceNotFoundException",
@@ -252,6 +268,7 @@ SERVICE = AwsService(
         ImageTooLargeError: "ImageTooLargeException",
         InvalidPaginationTokenError: "InvalidPaginationTokenException",
         InvalidObjectError: "InvalidS3ObjectException",
+        IdempotencyMismatchError: "IdempotentParameterMismatchException",
     },
     validation_error="InvalidParameterException",
     internal_error="InternalServerError",

@@ -61,7 +61,9 @@ def _compile(op: OperationModel) -> _Route:
         for n, m in (input_shape.members.items() if input_shape else [])
         if m.serialization.get("location") == "header" and n in input_shape.required_members
     )
-    return _Route(op.name, op.http["method"], re.compile(pattern), tuple(literals), required, headers, static_len)
+    return _Route(
+        op.name, op.http["method"], re.compile(pattern), tuple(literals), required, headers, static_len
+    )
 
 
 @functools.cache
@@ -88,7 +90,11 @@ def match_operation(model: ServiceModel, req: WireRequest) -> tuple[OperationMod
             continue
         if any(h not in req.headers for h in route.required_headers):
             continue
-        score = (len(route.literals), len(route.required_query) + len(route.required_headers), route.static_len)
+        score = (
+            len(route.literals),
+            len(route.required_query) + len(route.required_headers),
+            route.static_len,
+        )
         if best is None or score > best[0]:
             labels = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
             best = (score, route, labels)
@@ -138,7 +144,9 @@ def bound_members(shape: Shape | None) -> set[str]:
     return {n for n, m in shape.members.items() if m.serialization.get("location")}
 
 
-def serialize_bindings(shape: Shape | None, output: dict[str, Any], default_status: int) -> tuple[int, list[tuple[str, str]]]:
+def serialize_bindings(
+    shape: Shape | None, output: dict[str, Any], default_status: int
+) -> tuple[int, list[tuple[str, str]]]:
     """Status code and headers from header/headers/statusCode members of the output."""
     status = default_status
     headers: list[tuple[str, str]] = []

@@ -182,6 +182,64 @@ def list_objects_v2(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def list_objects(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ListObjects (v1, marker based), still used by older tools."""
+    max_keys = p.get("MaxKeys", 1000)
+    listing = ctx.container.storage.list_objects(
+        p["Bucket"],
+        prefix=p.get("Prefix") or "",
+        delimiter=p.get("Delimiter") or None,
+        max_keys=max_keys,
+        start_after=p.get("Marker"),
+    )
+    last = max([o.key for o in listing.objects] + listing.common_prefixes, default=None)
+    return {
+        "Name": p["Bucket"],
+        "Prefix": p.get("Prefix") or "",
+        "Delimiter": p.get("Delimiter"),
+        "Marker": p.get("Marker") or "",
+        "MaxKeys": max_keys,
+        "IsTruncated": listing.is_truncated,
+        "NextMarker": last if listing.is_truncated else None,
+        "Contents": [
+            {
+                "Key": o.key,
+                "LastModified": o.last_modified,
+                "ETag": o.etag,
+                "Size": o.size,
+                "StorageClass": "STANDARD",
+            }
+            for o in listing.objects
+        ]
+        or None,
+        "CommonPrefixes": [{"Prefix": cp} for cp in listing.common_prefixes] or None,
+    }
+
+
+def delete_objects(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+    """Batch delete (`aws s3 rm --recursive`); per-key failures are reported, not raised."""
+    request = p.get("Delete") or {}
+    deleted: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for item in request.get("Objects") or []:
+        key = item.get("Key", "")
+        try:
+            ctx.container.storage.delete_object(p["Bucket"], key)
+            deleted.append({"Key": key})
+        except NoSuchBucketError:
+            raise
+        except (InvalidParameterError, NotFoundError) as exc:
+            errors.append({"Key": key, "Code": "InvalidArgument", "Message": exc.message})
+    return {"Deleted": None if request.get("Quiet") else deleted or None, "Errors": errors or None}
+
+
+def get_bucket_location(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
+    ctx.container.storage.head_bucket(p["Bucket"])
+    # an empty LocationConstraint means us-east-1, like S3; other regions are named
+    region = str(ctx.settings.region)
+    return {"LocationConstraint": None if region == "us-east-1" else region}
+
+
 def create_multipart_upload(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     upload = ctx.container.storage.create_multipart_upload(
         p["Bucket"], p["Key"], content_type=p.get("ContentType"), metadata=p.get("Metadata")
@@ -236,6 +294,9 @@ SERVICE = AwsService(
         "HeadObject": head_object,
         "DeleteObject": delete_object,
         "ListObjectsV2": list_objects_v2,
+        "ListObjects": list_objects,
+        "DeleteObjects": delete_objects,
+        "GetBucketLocation": get_bucket_location,
         "CreateMultipartUpload": create_multipart_upload,
         "UploadPart": upload_part,
         "CompleteMultipartUpload": complete_multipart_upload,

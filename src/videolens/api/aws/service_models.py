@@ -47,12 +47,18 @@ def error_info(model: ServiceModel, name: str) -> tuple[str, int, bool]:
         meta = shape.metadata.get("error", {})
         code = meta.get("code", shape.name)
         if name in (shape.name, code):
-            return code, int(meta.get("httpStatusCode", _default_status(code))), not shape.metadata.get(
-                "fault", False
+            return (
+                code,
+                int(meta.get("httpStatusCode", _default_status(code))),
+                not shape.metadata.get("fault", False),
             )
     status = _default_status(name)
     return name, status, status < 500
 
 
 def _default_status(code: str) -> int:
-    return 500 if code in ("InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable") else 400
+    return (
+        500
+        if code in ("InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable")
+        else 400
+    )

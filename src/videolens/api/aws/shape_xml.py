@@ -62,7 +62,9 @@ def append(parent: ET.Element, shape: Shape, value: Any, name: str) -> None:
         element.text = _text(shape, value)
 
 
-def fill_structure(element: ET.Element, shape: Shape, value: dict[str, Any], skip: set[str] | None = None) -> None:
+def fill_structure(
+    element: ET.Element, shape: Shape, value: dict[str, Any], skip: set[str] | None = None
+) -> None:
     """Members of a structure as children of `element`; unknown members are a bug (TypeError)."""
     for key, item in value.items():
         if skip and key in skip:

@@ -6,12 +6,15 @@ signed headers) following the AWS spec; key derivation and HMACs mirror `botocor
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
 import re
 import urllib.parse
 from dataclasses import dataclass
+
+from botocore.auth import HmacV1Auth
 
 from videolens.api.aws.errors import AwsError
 
@@ -37,7 +40,10 @@ class SignedRequest:
     signature: str
     amz_date: str  # YYYYMMDDTHHMMSSZ
     presigned: bool
+    #: seconds of validity (SigV4) or absolute epoch expiry (SigV2 presigned S3 URLs)
     expires: int | None = None
+    #: 4, or 2 for the legacy `AWSAccessKeyId=&Signature=&Expires=` S3 URLs boto3 presigns by default
+    version: int = 4
 
     @property
     def scope(self) -> str:
@@ -69,6 +75,12 @@ def parse_signed_request(headers: dict[str, str], query: list[tuple[str, str]]) 
             key, date, region, service, tuple(m["sh"].lower().split(";")), m["sig"].lower(), amz_date, False
         )
     q = dict(query)
+    if "AWSAccessKeyId" in q and "Signature" in q and "Expires" in q:
+        try:
+            expires_at = int(q["Expires"])
+        except ValueError as exc:
+            raise MalformedAuth("Expires must be a number") from exc
+        return SignedRequest(q["AWSAccessKeyId"], "", "", "s3", (), q["Signature"], "", True, expires_at, 2)
     if "X-Amz-Credential" in q:
         if q.get("X-Amz-Algorithm") != ALGORITHM:
             raise MalformedAuth("X-Amz-Algorithm must be AWS4-HMAC-SHA256")
@@ -174,6 +186,8 @@ def parse_amz_date(value: str) -> dt.datetime | None:
 
 def check_time(signed: SignedRequest, now: dt.datetime, skew_seconds: int) -> str | None:
     """'expired' (presign past its lifetime), 'skewed' (clock too far off), or None when fine."""
+    if signed.version == 2:
+        return "expired" if now.timestamp() > (signed.expires or 0) else None
     when = parse_amz_date(signed.amz_date)
     if when is None:
         return "skewed"
@@ -197,7 +211,10 @@ def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.d
     now_s = now.strftime("%Y%m%dT%H%M%SZ")
     if protocol == "rest-xml":  # S3
         table = {
-            "unknown_key": ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
+            "unknown_key": (
+                "InvalidAccessKeyId",
+                "The AWS Access Key Id you provided does not exist in our records.",
+            ),
             "bad_signature": (
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided. "
@@ -228,7 +245,10 @@ def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.d
     # json (Rekognition, Kinesis: 400) and rest-json (KVS: 403)
     status = 403 if protocol == "rest-json" else 400
     table = {
-        "unknown_key": ("UnrecognizedClientException", "The security token included in the request is invalid."),
+        "unknown_key": (
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
         "bad_signature": (
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. "
@@ -240,3 +260,29 @@ def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.d
     }
     code, message = table[kind]
     return AwsError(code, message, 403 if kind == "missing" else status)
+
+
+def sigv2_signature_matches(
+    method: str, raw_path: str, raw_query: str, headers: dict[str, str], signed: SignedRequest, secret: str
+) -> bool:
+    """Legacy S3 query-string auth (HMAC-SHA1), as `botocore.auth.HmacV1QueryAuth` signs it."""
+    interesting = set(HmacV1Auth.QSAOfInterest)
+    sub = []
+    for part in raw_query.split("&"):
+        k, eq, v = part.partition("=")
+        if k in interesting:
+            sub.append((k, urllib.parse.unquote(v)) if eq else (k,))
+    resource = raw_path or "/"
+    if sub:
+        resource += "?" + "&".join("=".join(a) for a in sorted(sub, key=lambda a: a[0]))
+    amz = sorted((k, v.strip()) for k, v in headers.items() if k.startswith("x-amz-"))
+    lines = [
+        method.upper(),
+        headers.get("content-md5", ""),
+        headers.get("content-type", ""),
+        str(signed.expires),
+    ]
+    lines += [f"{k}:{v}" for k, v in amz]
+    to_sign = "\n".join(lines) + "\n" + resource
+    expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
+    return hmac.compare_digest(expected, signed.signature)

@@ -36,7 +36,8 @@ class BoxesLog:
                     }
                 )
                 t = tracks.setdefault(
-                    face.track_id, {"track": face.track_id, "first_frame": f.index, "frames": 0, "spared_frames": 0}
+                    face.track_id,
+                    {"track": face.track_id, "first_frame": f.index, "frames": 0, "spared_frames": 0},
                 )
                 t["last_frame"] = f.index
                 t["frames"] += 1

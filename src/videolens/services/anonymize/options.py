@@ -44,7 +44,9 @@ class AnonymizeOptions:
         if not 0.0 < self.threshold < 1.0:
             raise InvalidParameterError(f"detection threshold must be within (0, 1), got {self.threshold}")
         if self.detect_every != "auto" and (not isinstance(self.detect_every, int) or self.detect_every < 1):
-            raise InvalidParameterError(f"detect every must be 'auto' or an integer >= 1, got {self.detect_every!r}")
+            raise InvalidParameterError(
+                f"detect every must be 'auto' or an integer >= 1, got {self.detect_every!r}"
+            )
         if self.detect_max_side < 64:
             raise InvalidParameterError(f"detection size must be >= 64 pixels, got {self.detect_max_side}")
         if not 0.0 <= self.spare_threshold <= 100.0:
@@ -73,7 +75,9 @@ def parse_detect_every(value: str | int) -> DetectEvery:
     try:
         number = int(text)
     except ValueError:
-        raise InvalidParameterError(f"detect every must be 'auto' or an integer >= 1, got {value!r}") from None
+        raise InvalidParameterError(
+            f"detect every must be 'auto' or an integer >= 1, got {value!r}"
+        ) from None
     if number < 1:
         raise InvalidParameterError(f"detect every must be 'auto' or an integer >= 1, got {value!r}")
     return number

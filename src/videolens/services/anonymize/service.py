@@ -61,16 +61,19 @@ def is_image_path(path: Path) -> bool:
 class AnonymizeService:
     """Hides faces in videos and images; models are loaded once and shared by every call."""
 
-    def __init__(self, embedder_factory: Callable[[], FaceEmbedder] = FaceEmbedder) -> None:
+    def __init__(self, embedder_factory: Callable[[], FaceEmbedder] | None = None) -> None:
         self._detectors: dict[int, FaceDetector] = {}
         self._embedder: FaceEmbedder | None = None
-        self._embedder_factory = embedder_factory
+        # the server passes its shared model registry's embedder; alone we load our own
+        self._embedder_factory = embedder_factory or FaceEmbedder
         self._lock = threading.Lock()
 
     def detector(self, max_side: int) -> FaceDetector:
         with self._lock:
             if max_side not in self._detectors:
-                self._detectors[max_side] = FaceDetector(threshold=0.2, min_face_size=6, max_input_side=max_side)
+                self._detectors[max_side] = FaceDetector(
+                    threshold=0.2, min_face_size=6, max_input_side=max_side
+                )
             return self._detectors[max_side]
 
     def embedder(self) -> FaceEmbedder:
@@ -115,7 +118,9 @@ class AnonymizeService:
     ) -> AnonymizeResult:
         started = time.perf_counter()
         detector = self.detector(options.detect_max_side)
-        spare = SpareDecider(matcher, self.embedder(), options.spare_threshold) if matcher is not None else None
+        spare = (
+            SpareDecider(matcher, self.embedder(), options.spare_threshold) if matcher is not None else None
+        )
         log_boxes: BoxesLog | None = None
 
         try:
@@ -135,7 +140,9 @@ class AnonymizeService:
             on_frame=log_boxes.add if log_boxes is not None else None,
         )
 
-        encode = EncodeOptions(codec=options.codec, crf=options.crf, preset=options.preset, threads=options.threads)
+        encode = EncodeOptions(
+            codec=options.codec, crf=options.crf, preset=options.preset, threads=options.threads
+        )
         try:
             result = transcode_video(src, dst, pipeline, encode, progress)
         except MediaError as exc:
@@ -153,7 +160,7 @@ class AnonymizeService:
             faces=len(stats.tracks),
             spared=len(stats.spared_tracks),
             elapsed_s=elapsed,
-            warning=result.warning,
+            warning=_warning(result.warning, result.skipped_streams, dst.suffix),
             copied_streams=tuple(result.copied_streams),
         )
 
@@ -182,7 +189,9 @@ class AnonymizeService:
         faces = []
         for i, (det, keep) in enumerate(zip(detections, spared, strict=True)):
             box = (det.x1, det.y1, det.x2, det.y2)
-            faces.append(FaceBox(i + 1, box, scaled_box(box, style.mask_scale, width, height), det.score, True, keep))
+            faces.append(
+                FaceBox(i + 1, box, scaled_box(box, style.mask_scale, width, height), det.score, True, keep)
+            )
         redact(image, [f.box for f in faces if not f.spared], style)
         dst.parent.mkdir(parents=True, exist_ok=True)
         suffix = dst.suffix.lower() if dst.suffix.lower() in IMAGE_SUFFIXES else ".jpg"
@@ -204,3 +213,10 @@ class AnonymizeService:
             spared=sum(spared),
             elapsed_s=time.perf_counter() - started,
         )
+
+
+def _warning(truncation: str | None, skipped: list[str], suffix: str) -> str | None:
+    parts = [truncation] if truncation else []
+    if skipped:
+        parts.append(f"not carried over (the {suffix} container cannot hold them): {', '.join(skipped)}")
+    return "; ".join(parts) or None

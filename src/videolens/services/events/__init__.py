@@ -1,1 +1,1 @@
-"""videolens package."""
+"""Events: topics, subscriptions (webhook, MQTT, in-process) and durable delivery."""

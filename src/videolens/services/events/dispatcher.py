@@ -8,6 +8,7 @@ dispatcher at a time and a crashed dispatcher's claim simply runs out (at-least-
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -80,33 +81,30 @@ class DeliveryDispatcher:
 
     def claim(self) -> list[DeliveryRow]:
         now = time.time()
+        # a mark no other dispatcher can pick: it tells our rows apart after the UPDATE
+        mark = now + CLAIM_SECONDS + random.random() / 1000
         due = (
             (DeliveryRow.status == "pending")
             & (DeliveryRow.next_attempt_at <= now)
             & or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now)
         )
+        pick = select(DeliveryRow.delivery_id).where(due).order_by(DeliveryRow.delivery_id).limit(BATCH)
         with self.db.session() as s:
-            pick = select(DeliveryRow.delivery_id).where(due).order_by(DeliveryRow.delivery_id).limit(BATCH)
-            if not self.db.is_sqlite:
-                ids = list(s.scalars(pick.with_for_update(skip_locked=True)))
+            if self.db.is_sqlite:
+                # one statement takes SQLite's write lock up front, so the pick and the claim are atomic
+                target = DeliveryRow.delivery_id.in_(pick.scalar_subquery())
             else:
-                ids = list(s.scalars(pick))
-            if not ids:
-                return []
-            # the re-checked condition makes the UPDATE the claim on SQLite (a single writer at a time)
+                ids = list(s.scalars(pick.with_for_update(skip_locked=True)))
+                if not ids:
+                    return []
+                target = DeliveryRow.delivery_id.in_(ids)
             s.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.delivery_id.in_(ids), due)
-                .values(claimed_until=now + CLAIM_SECONDS)
+                .where(target, due)
+                .values(claimed_until=mark)
                 .execution_options(synchronize_session=False)
             )
-            rows = list(
-                s.scalars(
-                    select(DeliveryRow).where(
-                        DeliveryRow.delivery_id.in_(ids), DeliveryRow.claimed_until == now + CLAIM_SECONDS
-                    )
-                )
-            )
+            rows = list(s.scalars(select(DeliveryRow).where(DeliveryRow.claimed_until == mark)))
             for r in rows:
                 s.expunge(r)
             return rows

@@ -1,4 +1,4 @@
-"""SNS-shaped delivery documents (SubscriptionConfirmation, Notification, UnsubscribeConfirmation) + signatures.
+"""SNS-shaped delivery documents (confirmations, notifications) and their signatures.
 
 The JSON bodies follow what AWS SNS POSTs to HTTP endpoints. AWS signs them with an RSA key whose
 certificate lives on amazonaws.com, which a self-hosted server cannot reuse; we fill `Signature` with an
@@ -23,8 +23,24 @@ USER_AGENT = "Amazon Simple Notification Service Agent"
 #: the fields SNS signs, in order, per message type
 _SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
-    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+    "UnsubscribeConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
 }
 
 
@@ -77,7 +93,8 @@ def confirmation_document(
     else:
         text = (
             f"You have chosen to deactivate subscription to the topic {topic_arn}.\n"
-            "To cancel this operation and restore the subscription, visit the SubscribeURL included in this message."
+            "To cancel this operation and restore the subscription, "
+            "visit the SubscribeURL included in this message."
         )
     return {
         "Type": message_type,

@@ -1,4 +1,4 @@
-"""Topics, subscriptions (HTTP(S) webhooks, MQTT, in-process) and publishing into the durable delivery outbox."""
+"""Topics, subscriptions (webhooks, MQTT, in-process) and publishing into the durable delivery outbox."""
 
 from __future__ import annotations
 
@@ -87,7 +87,9 @@ class EventsService:
     def list_topics(self, next_token: str | None = None, page: int = PAGE) -> tuple[list[Topic], str | None]:
         offset = int(decode_token("topics", next_token)["o"]) if next_token else 0
         with self.db.session() as s:
-            rows = s.scalars(select(TopicRow).order_by(TopicRow.topic_arn).offset(offset).limit(page + 1)).all()
+            rows = s.scalars(
+                select(TopicRow).order_by(TopicRow.topic_arn).offset(offset).limit(page + 1)
+            ).all()
         more = len(rows) > page
         token = encode_token("topics", {"o": offset + page}) if more else None
         return [_topic(r) for r in rows[:page]], token
@@ -101,10 +103,12 @@ class EventsService:
         attributes: dict[str, str] | None = None,
         base_url: str | None = None,
     ) -> Subscription:
-        """HTTP(S) subscriptions start pending and get a SubscriptionConfirmation; MQTT ones are live at once."""
+        """HTTP(S) subscriptions start pending (a SubscriptionConfirmation is sent); MQTT ones are live."""
         protocol = (protocol or "").lower()
         if protocol not in PROTOCOLS:
-            raise InvalidParameterError(f"Invalid parameter: Protocol {protocol!r} is not supported ({PROTOCOLS})")
+            raise InvalidParameterError(
+                f"Invalid parameter: Protocol {protocol!r} is not supported ({PROTOCOLS})"
+            )
         _check_endpoint(protocol, endpoint)
         base = (base_url or self.settings.base_url).rstrip("/")
         with self.db.session() as s:
@@ -194,7 +198,7 @@ class EventsService:
 
     # ---------------------------------------------------------------- in-process subscribers
     def subscribe_local(self, topic_arn: str, callback: LocalCallback) -> Any:
-        """Call `callback(LocalMessage)` for every message published to the topic; returns an unsubscribe()."""
+        """Call `callback(LocalMessage)` for every message published to the topic; returns unsubscribe()."""
         with self._local_lock:
             self._local_seq += 1
             key = self._local_seq
@@ -215,29 +219,47 @@ class EventsService:
         attributes: dict[str, dict[str, str]] | None = None,
         base_url: str | None = None,
     ) -> str:
-        """Queue the message for every confirmed subscription (durably, in the same transaction)."""
+        """Queue the message for every confirmed subscription (durably, in one transaction)."""
+        with self.db.session() as s:
+            local = self.publish_in(s, topic_arn, message, subject, attributes, base_url)
+        self.announce(local)
+        return local.message_id
+
+    def publish_in(
+        self,
+        s: Session,
+        topic_arn: str,
+        message: str,
+        subject: str | None = None,
+        attributes: dict[str, dict[str, str]] | None = None,
+        base_url: str | None = None,
+    ) -> LocalMessage:
+        """`publish` inside the caller's transaction (a job's result and its notification commit together);
+        call `announce` with the answer once that transaction committed."""
         if not message:
             raise InvalidParameterError("Invalid parameter: Empty message")
         if len(message.encode()) > MAX_MESSAGE_BYTES:
             raise InvalidParameterError("Invalid parameter: Message too long")
         base = (base_url or self.settings.base_url).rstrip("/")
         message_id = str(uuid.uuid4())
-        with self.db.session() as s:
-            self._topic_row(s, topic_arn)
-            subs = s.scalars(
-                select(SubscriptionRow).where(SubscriptionRow.topic_arn == topic_arn, SubscriptionRow.confirmed)
-            ).all()
-            for row in subs:
-                unsubscribe_url = f"{base}/v1/events/unsubscribe?" + urllib.parse.urlencode(
-                    {"SubscriptionArn": row.subscription_arn}
-                )
-                doc = messages.notification_document(
-                    message_id, topic_arn, message, subject, unsubscribe_url, attributes
-                )
-                self._enqueue(s, row, doc, base, raw_message=message)
+        self._topic_row(s, topic_arn)
+        subs = s.scalars(
+            select(SubscriptionRow).where(SubscriptionRow.topic_arn == topic_arn, SubscriptionRow.confirmed)
+        ).all()
+        for row in subs:
+            unsubscribe_url = f"{base}/v1/events/unsubscribe?" + urllib.parse.urlencode(
+                {"SubscriptionArn": row.subscription_arn}
+            )
+            doc = messages.notification_document(
+                message_id, topic_arn, message, subject, unsubscribe_url, attributes
+            )
+            self._enqueue(s, row, doc, base, raw_message=message)
+        return LocalMessage(topic_arn, message_id, message, subject, dict(attributes or {}))
+
+    def announce(self, msg: LocalMessage) -> None:
+        """After the commit of a publish: wake the dispatcher and call the in-process subscribers."""
         self.wake.set()
-        self._call_local(LocalMessage(topic_arn, message_id, message, subject, dict(attributes or {})))
-        return message_id
+        self._call_local(msg)
 
     def _call_local(self, msg: LocalMessage) -> None:
         with self._local_lock:
@@ -338,9 +360,12 @@ def _check_endpoint(protocol: str, endpoint: str) -> None:
     if protocol in ("http", "https"):
         if parsed.scheme != protocol or not parsed.netloc:
             raise InvalidParameterError(f"Invalid parameter: Endpoint must be a {protocol}:// URL")
-    elif protocol == "mqtt":
-        if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname or not parsed.path.strip("/"):
-            raise InvalidParameterError("Invalid parameter: Endpoint must look like mqtt://host[:port]/topic/name")
+    elif protocol == "mqtt" and (
+        parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname or not parsed.path.strip("/")
+    ):
+        raise InvalidParameterError(
+            "Invalid parameter: Endpoint must look like mqtt://host[:port]/topic/name"
+        )
 
 
 def _now() -> datetime:

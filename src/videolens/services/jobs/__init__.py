@@ -1,1 +1,1 @@
-"""videolens package."""
+"""Stored-video analysis jobs: durable queue, workers, face detection / search and anonymization."""

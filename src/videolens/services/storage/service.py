@@ -26,9 +26,19 @@ from sqlalchemy.orm import Session
 
 from videolens.backends.blobs.base import BlobNotFoundError, BlobStore
 from videolens.backends.metadata.database import Database
-from videolens.backends.metadata.tables.storage import BucketRow, MultipartPartRow, MultipartUploadRow, ObjectRow
+from videolens.backends.metadata.tables.storage import (
+    BucketRow,
+    MultipartPartRow,
+    MultipartUploadRow,
+    ObjectRow,
+)
 from videolens.runtime.settings import Settings
-from videolens.services.errors import AlreadyExistsError, InvalidObjectError, InvalidParameterError, NotFoundError
+from videolens.services.errors import (
+    AlreadyExistsError,
+    InvalidObjectError,
+    InvalidParameterError,
+    NotFoundError,
+)
 from videolens.services.storage.errors import (
     BucketNotEmptyError,
     EntityTooSmallError,
@@ -161,7 +171,15 @@ class StorageService:
         sums = checksums() if callable(checksums) else dict(checksums or {})
         try:
             info = self._commit_object(
-                bucket, key, blob_key, blob.size, f'"{blob.md5_hex}"', content_type, metadata, content_encoding, sums
+                bucket,
+                key,
+                blob_key,
+                blob.size,
+                f'"{blob.md5_hex}"',
+                content_type,
+                metadata,
+                content_encoding,
+                sums,
             )
         except BaseException:
             self.blobs.delete(blob_key)
@@ -222,7 +240,11 @@ class StorageService:
             if row is None:
                 raise NoSuchKeyError(f"The specified key does not exist: {key!r}")
             info = _info(row)
-        if if_match is not None and if_match.strip() not in ("*", info.etag) and f'"{if_match.strip()}"' != info.etag:
+        if (
+            if_match is not None
+            and if_match.strip() not in ("*", info.etag)
+            and f'"{if_match.strip()}"' != info.etag
+        ):
             raise PreconditionFailedError("At least one of the pre-conditions you specified did not hold")
         return info
 
@@ -379,7 +401,9 @@ class StorageService:
             upload = self._upload(s, bucket, key, upload_id)
             stored = {
                 p.part_number: p
-                for p in s.scalars(select(MultipartPartRow).where(MultipartPartRow.upload_id == upload_id)).all()
+                for p in s.scalars(
+                    select(MultipartPartRow).where(MultipartPartRow.upload_id == upload_id)
+                ).all()
             }
             content_type, metadata = upload.content_type, dict(upload.user_metadata or {})
             chosen: list[MultipartPartRow] = []
@@ -403,7 +427,9 @@ class StorageService:
             blob = w.commit()
         etag = f'"{hashlib.md5(md5s, usedforsecurity=False).hexdigest()}-{len(chosen)}"'
         try:
-            info = self._commit_object(bucket, key, blob_key, blob.size, etag, content_type, metadata, None, {})
+            info = self._commit_object(
+                bucket, key, blob_key, blob.size, etag, content_type, metadata, None, {}
+            )
         except BaseException:
             self.blobs.delete(blob_key)
             raise
@@ -418,7 +444,9 @@ class StorageService:
 
     def _drop_upload(self, upload_id: str) -> None:
         with self.db.session() as s:
-            blobs = s.scalars(select(MultipartPartRow.blob_key).where(MultipartPartRow.upload_id == upload_id)).all()
+            blobs = s.scalars(
+                select(MultipartPartRow.blob_key).where(MultipartPartRow.upload_id == upload_id)
+            ).all()
             s.execute(delete(MultipartPartRow).where(MultipartPartRow.upload_id == upload_id))
             s.execute(delete(MultipartUploadRow).where(MultipartUploadRow.upload_id == upload_id))
         for blob in blobs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import time
 import uuid
 from typing import Literal
@@ -116,7 +118,7 @@ class StreamCatalog:
 
     def list(
         self, *, prefix: str | None = None, max_results: int = 10000, after_id: int = 0
-    ) -> tuple[list[StreamInfo], int | None]:
+    ) -> tuple[builtins.list[StreamInfo], int | None]:
         with self.db.session() as s:
             query = select(VideoStreamRow).where(VideoStreamRow.id > after_id).order_by(VideoStreamRow.id)
             if prefix:
@@ -182,7 +184,7 @@ class StreamCatalog:
             raise InvalidParameterError(f"a stream carries at most {MAX_TAGS} tags")
         self._update(name, arn, None, tags=merged)
 
-    def untag(self, keys: list[str], *, name: str | None = None, arn: str | None = None) -> None:
+    def untag(self, keys: builtins.list[str], *, name: str | None = None, arn: str | None = None) -> None:
         current = self.get(name, arn)
         self._update(name, arn, None, tags={k: v for k, v in current.tags.items() if k not in set(keys)})
 
@@ -191,11 +193,11 @@ class StreamCatalog:
         if current_version is not None and info.version != current_version:
             raise VersionMismatchError(f"stream {info.name} is at another version than {current_version}")
         with self.db.session() as s:
-            keys = list(s.scalars(select(VideoFragmentRow.blob_key).where(VideoFragmentRow.stream_id == stream_id)))
+            keys = list(
+                s.scalars(select(VideoFragmentRow.blob_key).where(VideoFragmentRow.stream_id == stream_id))
+            )
             s.query(VideoFragmentRow).filter(VideoFragmentRow.stream_id == stream_id).delete()
             s.query(VideoStreamRow).filter(VideoStreamRow.id == stream_id).delete()
         for key in keys:
-            try:
+            with contextlib.suppress(BlobNotFoundError):
                 self.blobs.delete(key)
-            except BlobNotFoundError:
-                pass

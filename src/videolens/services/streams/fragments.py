@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Select, select
 
@@ -60,7 +61,9 @@ class FragmentIndex:
         self.blobs.put_bytes(key, data)
         try:
             with self.db.session() as s:
-                stream = s.scalar(select(VideoStreamRow).where(VideoStreamRow.id == stream_id).with_for_update())
+                stream = s.scalar(
+                    select(VideoStreamRow).where(VideoStreamRow.id == stream_id).with_for_update()
+                )
                 if stream is None:
                     raise NotFoundError("stream was deleted")
                 seq = stream.fragment_count
@@ -91,7 +94,7 @@ class FragmentIndex:
 
     # -- queries ------------------------------------------------------------------------------------
 
-    def _fetch(self, query: Select[tuple[VideoFragmentRow]]) -> list[FragmentInfo]:
+    def _fetch(self, query: Select[Any]) -> list[FragmentInfo]:
         with self.db.session() as s:
             return [to_info(r) for r in s.scalars(query)]
 
@@ -122,7 +125,9 @@ class FragmentIndex:
         return rows
 
     def after_seq(self, stream_id: int, seq: int, limit: int = 16) -> list[FragmentInfo]:
-        query = select(VideoFragmentRow).where(VideoFragmentRow.stream_id == stream_id, VideoFragmentRow.seq > seq)
+        query = select(VideoFragmentRow).where(
+            VideoFragmentRow.stream_id == stream_id, VideoFragmentRow.seq > seq
+        )
         return self._fetch(query.order_by(VideoFragmentRow.seq).limit(limit))
 
     def first_at(self, stream_id: int, kind: TimeKind, ts: float) -> FragmentInfo | None:
@@ -170,7 +175,9 @@ class FragmentIndex:
 
     # -- retention ----------------------------------------------------------------------------------
 
-    def delete_older(self, stream_id: int, cutoff_server_ts: float, *, buffer_only: bool | None = None) -> int:
+    def delete_older(
+        self, stream_id: int, cutoff_server_ts: float, *, buffer_only: bool | None = None
+    ) -> int:
         with self.db.session() as s:
             query = select(VideoFragmentRow).where(
                 VideoFragmentRow.stream_id == stream_id, VideoFragmentRow.server_ts < cutoff_server_ts
@@ -186,7 +193,5 @@ class FragmentIndex:
         return len(keys)
 
     def _delete_blob(self, key: str) -> None:
-        try:
+        with contextlib.suppress(BlobNotFoundError):
             self.blobs.delete(key)
-        except BlobNotFoundError:
-            pass

@@ -37,7 +37,9 @@ class HlsTokens:
         self._key = key_file.read_bytes()
 
     def issue(self, session: HlsSession) -> str:
-        body = base64.urlsafe_b64encode(json.dumps(asdict(session), separators=(",", ":")).encode()).rstrip(b"=")
+        body = base64.urlsafe_b64encode(json.dumps(asdict(session), separators=(",", ":")).encode()).rstrip(
+            b"="
+        )
         mac = hmac.new(self._key, body, hashlib.sha256).digest()[:16]
         return body.decode() + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 

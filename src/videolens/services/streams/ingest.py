@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from videolens.media.mkv_fragmenter import Fragment, FragmentError, Fragmenter
+from videolens.media.mkv_fragmenter import Fragment, Fragmenter, FragmentError
 from videolens.media.mkv_reader import MkvError, MkvReader, SegmentInfo, StreamEnd, Tracks
 from videolens.services.errors import NotFoundError
 from videolens.services.streams.fragments import FragmentIndex
@@ -114,8 +114,14 @@ class IngestSession:
                     if timecode is None:
                         timecode = event.incomplete_cluster_timecode
                     dropped = self.fragmenter.discard()
-                    log.warning("stream %s: producer stopped mid-cluster, %d frames dropped", self.stream_name, dropped)
-                    acks.append(Ack("ERROR", timecode, error_id=READ_ERROR, message="input ended inside a cluster"))
+                    log.warning(
+                        "stream %s: producer stopped mid-cluster, %d frames dropped",
+                        self.stream_name,
+                        dropped,
+                    )
+                    acks.append(
+                        Ack("ERROR", timecode, error_id=READ_ERROR, message="input ended inside a cluster")
+                    )
                     return acks
                 self._event(event, acks)
             for fragment in self.fragmenter.flush():
@@ -144,8 +150,13 @@ class IngestSession:
         if self.fragmenter.skipped_leading_blocks and not self._warned_leading:
             self._warned_leading = True
             acks.append(
-                Ack("ERROR", None, error_id=INVALID_MKV, message="video does not start with a key frame; "
-                    "frames before the first key frame were dropped")
+                Ack(
+                    "ERROR",
+                    None,
+                    error_id=INVALID_MKV,
+                    message="video does not start with a key frame; "
+                    "frames before the first key frame were dropped",
+                )
             )
         start = self.fragmenter.pending_start
         if start is not None and start != self._buffering:

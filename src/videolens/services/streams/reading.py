@@ -13,7 +13,9 @@ from videolens.services.streams import identifiers
 from videolens.services.streams.fragments import FragmentIndex
 from videolens.services.streams.models import FragmentInfo
 
-SelectorType = Literal["FRAGMENT_NUMBER", "SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP", "NOW", "EARLIEST", "CONTINUATION_TOKEN"]
+SelectorType = Literal[
+    "FRAGMENT_NUMBER", "SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP", "NOW", "EARLIEST", "CONTINUATION_TOKEN"
+]
 
 
 @dataclass(frozen=True)

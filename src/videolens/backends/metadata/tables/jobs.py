@@ -50,7 +50,9 @@ class JobRow(Base):
 class JobResultRow(Base):
     __tablename__ = "job_results"
 
-    job_id: Mapped[str] = mapped_column(String(64), ForeignKey("jobs.job_id", ondelete="CASCADE"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("jobs.job_id", ondelete="CASCADE"), primary_key=True
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     timestamp_ms: Mapped[int] = mapped_column(Integer)
     person_index: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from videolens.backends.metadata.base import Base
 
+#: S3 lists keys in UTF-8 byte order; PostgreSQL must not use a locale collation for them
+KEY_TYPE = String(1024).with_variant(String(1024, collation="C"), "postgresql")
+
 
 class BucketRow(Base):
     __tablename__ = "buckets"
@@ -24,7 +27,7 @@ class ObjectRow(Base):
     bucket: Mapped[str] = mapped_column(
         String(63), ForeignKey("buckets.name", ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     etag: Mapped[str] = mapped_column(String(80))  # quoted, as S3 returns it
     content_type: Mapped[str] = mapped_column(String(255))

@@ -19,7 +19,12 @@ def upgrade() -> None:
     op.create_table(
         "objects",
         sa.Column("bucket", sa.String(63), nullable=False),
-        sa.Column("key", sa.String(1024), nullable=False),
+        # byte-order keys on PostgreSQL too (S3 lists in UTF-8 byte order)
+        sa.Column(
+            "key",
+            sa.String(1024).with_variant(sa.String(1024, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("etag", sa.String(80), nullable=False),
         sa.Column("content_type", sa.String(255), nullable=False),

@@ -46,7 +46,10 @@ def upgrade() -> None:
         sa.Column("width", sa.Integer(), nullable=True),
         sa.Column("height", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["stream_id"], ["video_streams.id"], name="fk_video_fragments_stream_id_video_streams", ondelete="CASCADE"
+            ["stream_id"],
+            ["video_streams.id"],
+            name="fk_video_fragments_stream_id_video_streams",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_video_fragments"),
         sa.UniqueConstraint("fragment_number", name="uq_video_fragments_fragment_number"),

@@ -22,7 +22,9 @@ def test_threshold_sits_in_the_gap_between_same_and_different_people() -> None:
     assert similarity_from_distance(0.52) > 88.0  # the largest same-person distance of the issue
     assert similarity_from_distance(0.61) < 67.0  # the smallest different-person distance of the issue
     assert similarity_from_distance(0.0) > 99.99 and similarity_from_distance(0.3) > 99.0
-    assert similarity_from_distance(1.11) < 0.1 and similarity_from_distance(5.0) == pytest.approx(0.0, abs=1e-12)
+    assert similarity_from_distance(1.11) < 0.1 and similarity_from_distance(5.0) == pytest.approx(
+        0.0, abs=1e-12
+    )
 
 
 def test_mapping_is_monotonic_and_vectorised() -> None:

@@ -1,0 +1,202 @@
+"""Benchmark: videolens anonymize vs deface (CenterFace on every frame) — fps, ratio, ceiling, coverage.
+
+Run from the repository root: `.venv/bin/python bench/anonymize.py`. The script creates its own
+virtual environment `bench/.venv-deface` and installs `deface` (with onnxruntime, so deface runs on
+its fastest backend) from PyPI on first use, makes a 1080p upscale of the hamilton clip and a
+synthetic ground-truth video under `bench/out/`, then runs deface and videolens one after the other
+on each input (both as their command-line tools, start-up and model loading included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.anonymize import synthetic  # noqa: E402
+from videolens.media.video_transcode import EncodeOptions, Frame, probe_video, transcode_video  # noqa: E402
+
+BENCH = REPO / "bench"
+OUT = BENCH / "out"
+DEFACE_VENV = BENCH / ".venv-deface"
+VIDEOLENS = Path(sys.executable).parent / "videolens"
+COLUMNS = ("input", "size", "frames", "deface_fps", "videolens_fps", "ceiling_fps")
+
+
+def media_dir() -> Path:
+    env = os.environ.get("VIDEOLENS_TEST_MEDIA")
+    return Path(env) if env else REPO.parent / "shared" / "media"
+
+
+def ensure_deface() -> Path:
+    exe = DEFACE_VENV / "bin" / "deface"
+    if not exe.exists():
+        print(f"creating {DEFACE_VENV} and installing deface from PyPI ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(DEFACE_VENV)
+        pip = DEFACE_VENV / "bin" / "pip"
+        subprocess.run([str(pip), "install", "-q", "deface", "onnx", "onnxruntime"], check=True)
+    return exe
+
+
+def make_inputs(media: Path, seconds_1080p: float) -> dict[str, Path]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    hamilton = media / "video" / "short_hamilton_clip.mp4"
+    hd = OUT / "hamilton_1080p.mp4"
+    if not hd.exists():
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-i", str(hamilton), "-t", str(seconds_1080p),
+             "-vf", "scale=1920:1080:flags=lanczos", "-c:v", "libx264", "-crf", "18", "-preset", "veryfast",
+             "-c:a", "copy", str(hd)],
+            check=True,
+        )  # fmt: skip
+    return {
+        "hamilton 640x360": hamilton,
+        "hamilton 1080p": hd,
+        "Megamind 720x528": media / "video" / "Megamind.avi",
+    }
+
+
+def frame_count(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def run_timed(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def deface_cmd(exe: Path, src: Path, dst: Path, extra: list[str]) -> list[str]:
+    return [
+        str(exe),
+        str(src),
+        "-o",
+        str(dst),
+        "--keep-audio",
+        "--ffmpeg-config",
+        '{"codec": "libx264"}',
+        *extra,
+    ]
+
+
+def videolens_cmd(src: Path, dst: Path, extra: list[str]) -> list[str]:
+    return [str(VIDEOLENS), "anonymize", str(src), "-o", str(dst), *extra]
+
+
+class Passthrough:
+    def push(self, frame: Frame) -> list[Frame]:
+        return [frame]
+
+    def flush(self) -> list[Frame]:
+        return []
+
+
+def ceiling_fps(src: Path, dst: Path) -> float:
+    started = time.perf_counter()
+    result = transcode_video(src, dst, Passthrough(), EncodeOptions())
+    return result.frames / (time.perf_counter() - started)
+
+
+def dark_coverage(
+    scene: synthetic.Scene, out_frames: list[np.ndarray], tolerance: int = 40
+) -> tuple[float, int]:
+    """Coverage for solid black masks (deface's only solid colour): GT pixels that turned black.
+
+    Face pixels that are already near black in the input (hair, pupils) are left out of the count,
+    so neither tool gets credit for them.
+    """
+    covered = total = exposed = 0
+    for i, out in enumerate(out_frames):
+        src = scene.frames[i]
+        out_dark = out.max(axis=2) <= tolerance
+        src_dark = src.max(axis=2) <= tolerance
+        for k, ft in enumerate(scene.truth[i], start=1):
+            gt = (scene.labels[i] == k) & ~src_dark
+            n = int(np.count_nonzero(gt))
+            if n == 0:
+                continue
+            c = int(np.count_nonzero(gt & out_dark))
+            covered, total = covered + c, total + n
+            if ft.visible_pixels >= 0.3 * ft.box_pixels and c / n < 0.5:
+                exposed += 1
+    return covered / max(total, 1), exposed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds-1080p", type=float, default=5.0, help="length of the 1080p upscale")
+    parser.add_argument("--skip-deface", action="store_true", help="only videolens and the ceiling")
+    args = parser.parse_args()
+    media = media_dir()
+    exe = None if args.skip_deface else ensure_deface()
+    inputs = make_inputs(media, args.seconds_1080p)
+    rows = []
+    for name, src in inputs.items():
+        frames = frame_count(src)
+        info = probe_video(src)
+        suffix = ".mp4" if src.suffix == ".mp4" else ".mkv"
+        slug = name.split()[0].lower() + "_" + name.split()[1]
+        deface_fps = None
+        if exe is not None:
+            # deface's default filter is blur: compare like with like
+            t = run_timed(deface_cmd(exe, src, OUT / f"{slug}_deface{suffix}", []))
+            deface_fps = frames / t
+        t = run_timed(videolens_cmd(src, OUT / f"{slug}_videolens{suffix}", ["--mode", "blur"]))
+        vl_fps = frames / t
+        ceiling = ceiling_fps(src, OUT / f"{slug}_ceiling{suffix}")
+        rows.append((name, f"{info.width}x{info.height}", frames, deface_fps, vl_fps, ceiling))
+        print(f"{name}: {frames} frames; deface {deface_fps or 0:.1f} fps, videolens {vl_fps:.1f} fps, "
+              f"decode+encode ceiling {ceiling:.1f} fps", flush=True)  # fmt: skip
+
+    scene = synthetic.standard_scene(media)
+    syn = synthetic.write_video(OUT / "synthetic.mp4", scene)
+    coverage: dict[str, tuple[float, int]] = {}
+    if exe is not None:
+        run_timed(deface_cmd(exe, syn, OUT / "synthetic_deface.mp4", ["--replacewith", "solid"]))
+        coverage["deface"] = dark_coverage(scene, synthetic.read_frames(OUT / "synthetic_deface.mp4"))
+    run_timed(videolens_cmd(syn, OUT / "synthetic_videolens.mp4", ["--mode", "solid", "--color", "#000000"]))
+    coverage["videolens"] = dark_coverage(scene, synthetic.read_frames(OUT / "synthetic_videolens.mp4"))
+
+    print()
+    print(
+        f"{'input':<20} {'size':>10} {'frames':>6} {'deface fps':>11} {'videolens fps':>14} {'ratio':>6} "
+        f"{'ceiling fps':>12}"
+    )
+    for name, size, frames, d, v, c in rows:
+        ratio = f"{v / d:5.1f}x" if d else "  n/a"
+        dtext = f"{d:11.1f}" if d else f"{'n/a':>11}"
+        print(f"{name:<20} {size:>10} {frames:>6} {dtext} {v:14.1f} {ratio:>6} {c:12.1f}")
+    print()
+    print(f"ground-truth coverage on {syn.name} ({len(scene.frames)} frames, {scene.width}x{scene.height}):")
+    for tool, (fraction, exposed) in coverage.items():
+        print(
+            f"  {tool:<10} {fraction * 100:7.3f} % of face pixels hidden, "
+            f"faces visible (<50 % hidden): {exposed}"
+        )
+    (OUT / "results.json").write_text(
+        json.dumps(
+            {
+                "rows": [dict(zip(COLUMNS, r, strict=True)) for r in rows],
+                "coverage": {k: {"fraction": v[0], "visible_faces": v[1]} for k, v in coverage.items()},
+                "cpus": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

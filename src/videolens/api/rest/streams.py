@@ -1,0 +1,431 @@
+"""Native REST routes of the streams capability, the PutMedia ingest endpoint and HLS playback URLs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Annotated, Any, Literal
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.routing import Route
+
+from videolens.api.deps import ContainerDep
+from videolens.services.errors import InvalidParameterError, NotFoundError, VideolensError
+from videolens.services.streams.ingest import IngestSession
+from videolens.services.streams.models import FragmentInfo, StreamInfo
+from videolens.services.streams.reading import StartSelector
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["streams"])
+#: routes outside /v1 whose paths KVS clients expect (PutMedia data endpoint, HLS playback)
+kvs_router = APIRouter(tags=["streams"])
+
+TimeKind = Literal["PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP"]
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+class CreateStreamRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=256, pattern=r"^[a-zA-Z0-9_.\-]+$")
+    retention_hours: int = Field(default=24, ge=0)
+    media_type: str | None = None
+    device_name: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class StreamPage(BaseModel):
+    streams: list[dict[str, Any]]
+    next_token: str | None = None
+
+
+class HlsRequest(BaseModel):
+    mode: Literal["LIVE", "LIVE_REPLAY", "ON_DEMAND"] = "LIVE"
+    kind: TimeKind = "SERVER_TIMESTAMP"
+    start: float | None = None
+    end: float | None = None
+    expires: int = Field(default=3600, ge=300, le=43200)
+
+
+def stream_doc(info: StreamInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "arn": info.arn,
+        "status": info.status,
+        "version": info.version,
+        "retention_hours": info.retention_hours,
+        "media_type": info.media_type,
+        "device_name": info.device_name,
+        "created_at": info.created_at,
+        "tags": info.tags,
+    }
+
+
+def fragment_doc(f: FragmentInfo) -> dict[str, Any]:
+    return {
+        "fragment_number": f.fragment_number,
+        "producer_timestamp": f.producer_ts,
+        "server_timestamp": f.server_ts,
+        "duration_ms": f.duration_ms,
+        "size": f.size,
+    }
+
+
+@router.post("/streams", status_code=201)
+def create_stream(body: CreateStreamRequest, c: ContainerDep) -> dict[str, Any]:
+    info = c.streams.create_stream(
+        body.name,
+        retention_hours=body.retention_hours,
+        media_type=body.media_type,
+        device_name=body.device_name,
+        tags=body.tags,
+    )
+    return stream_doc(info)
+
+
+@router.get("/streams")
+def list_streams(
+    c: ContainerDep,
+    prefix: str | None = None,
+    max_results: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    next_token: str | None = None,
+) -> StreamPage:
+    from videolens.services.streams import identifiers
+
+    after = identifiers.decode_token(next_token) if next_token else 0
+    streams, more = c.streams.catalog.list(prefix=prefix, max_results=max_results, after_id=after)
+    return StreamPage(
+        streams=[stream_doc(s) for s in streams],
+        next_token=identifiers.encode_token(more) if more is not None else None,
+    )
+
+
+@router.get("/streams/{name}")
+def describe_stream(name: str, c: ContainerDep) -> dict[str, Any]:
+    return stream_doc(c.streams.describe_stream(name))
+
+
+@router.delete("/streams/{name}", status_code=204)
+def delete_stream(name: str, c: ContainerDep) -> Response:
+    info = c.streams.describe_stream(name)
+    c.streams.delete_stream(info.arn)
+    return Response(status_code=204)
+
+
+@router.get("/streams/{name}/fragments")
+def list_fragments(
+    name: str,
+    c: ContainerDep,
+    kind: TimeKind = "PRODUCER_TIMESTAMP",
+    start: float | None = None,
+    end: float | None = None,
+    max_results: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    next_token: str | None = None,
+) -> dict[str, Any]:
+    rows, token = c.streams.list_fragments(
+        name=name, kind=kind, start=start, end=end, max_results=max_results, next_token=next_token
+    )
+    return {"fragments": [fragment_doc(r) for r in rows], "next_token": token}
+
+
+@router.get("/streams/{name}/clip.mp4", response_class=StreamingResponse)
+async def get_clip(
+    name: str, c: ContainerDep, start: float, end: float, kind: TimeKind = "PRODUCER_TIMESTAMP"
+) -> StreamingResponse:
+    chunks, _info = await run_in_threadpool(c.streams.clip, name=name, kind=kind, start=start, end=end)
+    return StreamingResponse(chunks, media_type="video/mp4")
+
+
+@router.get("/streams/{name}/media", response_class=StreamingResponse)
+async def get_media(
+    name: str,
+    c: ContainerDep,
+    selector: Literal[
+        "EARLIEST", "NOW", "FRAGMENT_NUMBER", "PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP"
+    ] = "EARLIEST",
+    fragment_number: str | None = None,
+    timestamp: float | None = None,
+    follow: bool = False,
+) -> StreamingResponse:
+    """The GetMedia stream (Matroska documents with KVS tags); follow=true keeps tailing a live stream."""
+    start = StartSelector(selector, after_fragment_number=fragment_number, start_timestamp=timestamp)
+    documents = await run_in_threadpool(c.streams.media, start, name=name, follow=follow)
+    return StreamingResponse(documents, media_type="video/webm")
+
+
+@router.get("/streams/{name}/images")
+async def get_images(
+    name: str,
+    c: ContainerDep,
+    start: float,
+    end: float,
+    interval_ms: Annotated[int, Query(ge=200)] = 1000,
+    format: Literal["JPEG", "PNG"] = "JPEG",
+    width: Annotated[int | None, Query(ge=1, le=3840)] = None,
+    height: Annotated[int | None, Query(ge=1, le=2160)] = None,
+    kind: TimeKind = "PRODUCER_TIMESTAMP",
+    max_results: Annotated[int, Query(ge=1, le=100)] = 100,
+) -> dict[str, Any]:
+    images, token = await run_in_threadpool(
+        c.streams.images,
+        name=name,
+        kind=kind,
+        start=start,
+        end=end,
+        interval_ms=interval_ms,
+        fmt=format,
+        width=width,
+        height=height,
+        max_results=max_results,
+    )
+    return {
+        "images": [
+            {"timestamp": i.timestamp, "content": base64.b64encode(i.data).decode() if i.data else None}
+            for i in images
+        ],
+        "next_token": token,
+    }
+
+
+@router.post("/streams/{name}/hls")
+def create_hls_session(name: str, body: HlsRequest, c: ContainerDep, request: Request) -> dict[str, str]:
+    token = c.streams.hls_session(
+        name=name, mode=body.mode, kind=body.kind, start=body.start, end=body.end, expires=body.expires
+    )
+    return {"url": hls_master_url(str(request.base_url).rstrip("/"), token)}
+
+
+class PullRequest(BaseModel):
+    url: str = Field(min_length=1, description="rtsp://, rtmp://, http(s):// or a file path PyAV can open")
+    listen: bool = Field(
+        default=False, description="wait for a publisher on this URL (e.g. rtmp://0.0.0.0:1935/live/x)"
+    )
+
+
+def pull_doc(status: Any) -> dict[str, Any]:
+    return {
+        "stream": status.stream,
+        "url": status.url,
+        "listen": status.listen,
+        "state": status.state,
+        "sessions": status.sessions,
+        "fragments": status.fragments,
+        "reconnects": status.reconnects,
+        "last_error": status.last_error,
+    }
+
+
+@router.put("/streams/{name}/pull")
+def start_pull(name: str, body: PullRequest, c: ContainerDep) -> dict[str, Any]:
+    """Pull a camera into the stream (reconnects with back-off until deleted)."""
+    c.streams.describe_stream(name)
+    return pull_doc(c.streams.pulls.add(name, body.url, listen=body.listen))
+
+
+@router.get("/streams/{name}/pull")
+def get_pull(name: str, c: ContainerDep) -> dict[str, Any]:
+    return pull_doc(c.streams.pulls.get(name))
+
+
+@router.delete("/streams/{name}/pull", status_code=204)
+def stop_pull(name: str, c: ContainerDep) -> Response:
+    c.streams.pulls.remove(name)
+    return Response(status_code=204)
+
+
+# -- HLS playback (unsigned, authorised by the session token) -----------------------------------------
+
+
+def hls_master_url(base_url: str, token: str) -> str:
+    return f"{base_url}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken={token}"
+
+
+M3U8 = "application/vnd.apple.mpegurl"
+
+
+@kvs_router.get("/hls/v1/getHLSMasterPlaylist.m3u8", response_class=PlainTextResponse)
+def hls_master(c: ContainerDep, session_token: Annotated[str, Query(alias="SessionToken")]) -> Response:
+    text = c.streams.hls_master(token := session_token, f"getHLSMediaPlaylist.m3u8?SessionToken={token}")
+    return Response(text, media_type=M3U8, headers=CORS)
+
+
+@kvs_router.get("/hls/v1/getHLSMediaPlaylist.m3u8", response_class=PlainTextResponse)
+def hls_media(c: ContainerDep, session_token: Annotated[str, Query(alias="SessionToken")]) -> Response:
+    uri = f"getTSFragment.ts?SessionToken={session_token}&FragmentNumber={{number}}"
+    return Response(c.streams.hls_media(session_token, uri), media_type=M3U8, headers=CORS)
+
+
+@kvs_router.get("/hls/v1/getTSFragment.ts")
+def hls_ts(
+    c: ContainerDep,
+    session_token: Annotated[str, Query(alias="SessionToken")],
+    fragment_number: Annotated[str, Query(alias="FragmentNumber")],
+) -> Response:
+    data = c.streams.hls_segment(session_token, fragment_number)
+    return Response(data, media_type="video/mp2t", headers=CORS)
+
+
+# -- PutMedia ---------------------------------------------------------------------------------------
+
+
+class PutMediaRefused(Exception):
+    def __init__(self, code: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+
+
+_ERROR_CODES: dict[type[VideolensError], tuple[str, int]] = {
+    NotFoundError: ("ResourceNotFoundException", 404),
+    InvalidParameterError: ("InvalidArgumentException", 400),
+}
+
+
+def _refusal(exc: VideolensError) -> PutMediaRefused:
+    for cls in type(exc).__mro__:
+        if cls in _ERROR_CODES:
+            code, status = _ERROR_CODES[cls]
+            return PutMediaRefused(code, status, exc.message)
+    return PutMediaRefused("ClientLimitExceededException", 400, exc.message)
+
+
+def open_put_media(
+    container: Any, headers: dict[str, str]
+) -> tuple[AbstractContextManager[IngestSession], str]:
+    """Validate the x-amzn-* headers and build the ingest session's context manager."""
+    name = headers.get("x-amzn-stream-name")
+    arn = headers.get("x-amzn-stream-arn")
+    if (name is None) == (arn is None):
+        raise PutMediaRefused("InvalidArgumentException", 400, "send exactly one of x-amzn-stream-name/-arn")
+    timecode_type = headers.get("x-amzn-fragment-timecode-type", "RELATIVE").upper()
+    if timecode_type not in ("ABSOLUTE", "RELATIVE"):
+        raise PutMediaRefused(
+            "InvalidArgumentException", 400, "x-amzn-fragment-timecode-type: ABSOLUTE|RELATIVE"
+        )
+    start_header = headers.get("x-amzn-producer-start-timestamp")
+    start: float | None = None
+    if start_header is not None:
+        try:
+            start = float(start_header)
+        except ValueError:
+            raise PutMediaRefused(
+                "InvalidArgumentException", 400, "bad x-amzn-producer-start-timestamp"
+            ) from None
+    manager = container.streams.ingest(name=name, arn=arn, timecode_type=timecode_type, producer_start=start)
+    return manager, timecode_type
+
+
+def _ack_line(doc: dict[str, object]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+
+
+async def serve_put_media(container: Any, headers: dict[str, str], receive: Any, send: Any) -> None:
+    """PutMedia: read the Matroska body as it arrives and answer with JSON acks on the same connection."""
+    request_id = str(uuid.uuid4())
+    try:
+        manager, _ = open_put_media(container, headers)
+        session = await anyio.to_thread.run_sync(manager.__enter__)
+    except (PutMediaRefused, VideolensError) as exc:
+        refused = exc if isinstance(exc, PutMediaRefused) else _refusal(exc)
+        body = json.dumps({"Message": refused.message}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": refused.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-amzn-errortype", refused.code.encode()),
+                    (b"x-amzn-requestid", request_id.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return
+    started = False
+
+    async def start_response() -> None:
+        nonlocal started
+        if not started:
+            started = True
+            headers_out = [(b"content-type", b"application/json"), (b"x-amzn-requestid", request_id.encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers_out})
+
+    try:
+        # Drain the request on its own task: a producer that closes right after its last chunk
+        # (ffmpeg does) must not make the server drop body bytes it has already received.
+        inbox, outbox = anyio.create_memory_object_stream[dict[str, Any]](1024)
+        # The answer (200, then acks as they happen) starts at once when the producer asks for acks (the
+        # KVS SDKs do). Others (ffmpeg) never read it: unread bytes in their socket turn their close()
+        # into a TCP reset that throws away whatever of the upload is still in flight, so they get the
+        # whole answer after the body instead.
+        streaming_acks = headers.get("x-amzn-fragment-acknowledgment-required", "").strip() == "1"
+        if streaming_acks:
+            await start_response()
+        held: list[bytes] = []
+
+        async def drain() -> None:
+            async with inbox:
+                while True:
+                    message = await receive()
+                    await inbox.send(message)
+                    if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                        return
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(drain)
+            async with outbox:
+                async for message in outbox:
+                    if message["type"] == "http.disconnect":
+                        started = True  # nobody to answer
+                        dropped = await anyio.to_thread.run_sync(session.abort)
+                        log.info("putMedia producer disconnected; %d unacknowledged frames dropped", dropped)
+                        tasks.cancel_scope.cancel()
+                        return
+                    chunk = message.get("body", b"")
+                    last = not message.get("more_body", False)
+                    acks = await anyio.to_thread.run_sync(session.feed, chunk) if chunk else []
+                    if last and not session.failed:
+                        acks += await anyio.to_thread.run_sync(session.finish)
+                    lines = [_ack_line(ack.to_wire()) for ack in acks]
+                    if not streaming_acks and not (session.failed or last):
+                        held.extend(lines)
+                        continue
+                    await start_response()
+                    for line in held + lines:
+                        await send({"type": "http.response.body", "body": line, "more_body": True})
+                    held.clear()
+                    if session.failed or last:
+                        tasks.cancel_scope.cancel()
+                        break
+        await start_response()
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
+
+
+class _PutMediaApp:
+    """Raw ASGI endpoint: FastAPI's request/response cycle cannot answer while the body still flows."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        container = scope["app"].state.container
+        await serve_put_media(container, headers, receive, send)
+
+
+kvs_router.routes.append(
+    Route("/putMedia", endpoint=_PutMediaApp(), methods=["POST"], include_in_schema=False)
+)
+
+
+def iter_bytes(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    yield from chunks

@@ -1,0 +1,83 @@
+"""`videolens keys create|list|delete`: manage the access keys SigV4-signed clients use."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from videolens.backends.metadata.database import Database
+from videolens.runtime.settings import Settings
+from videolens.services.auth.keys import KeysService
+from videolens.services.errors import VideolensError
+
+keys_app = typer.Typer(help="Access keys for boto3 / AWS CLI clients (SigV4).", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _service() -> KeysService:
+    settings = Settings()
+    db = Database(settings.database_url_resolved)
+    db.migrate()
+    return KeysService(settings, db)
+
+
+@keys_app.command("create")
+def create(
+    description: Annotated[str, typer.Option(help="free text, e.g. who uses the key")] = "",
+    access_key_id: Annotated[
+        str | None, typer.Option(help="keep an existing key id (A-Z0-9, 16+ chars)")
+    ] = None,
+    secret: Annotated[str | None, typer.Option(help="keep an existing secret (16+ chars)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Create a key pair; the secret is shown once (it is stored encrypted)."""
+    try:
+        key = _service().create(description, access_key_id, secret)
+    except VideolensError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        print(json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
+        return
+    console.print(f"AWS_ACCESS_KEY_ID={key.access_key_id}")
+    console.print(f"AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
+
+
+@keys_app.command("list")
+def list_keys(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List access key ids (never the secrets)."""
+    keys = _service().list()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "AccessKeyId": k.access_key_id,
+                        "Description": k.description,
+                        "CreatedAt": k.created_at.isoformat(),
+                    }
+                    for k in keys
+                ]
+            )
+        )
+        return
+    table = Table("access key id", "description", "created")
+    for k in keys:
+        table.add_row(k.access_key_id, k.description, k.created_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@keys_app.command("delete")
+def delete(access_key_id: str) -> None:
+    """Delete a key; requests signed with it are rejected from now on."""
+    try:
+        _service().delete(access_key_id)
+    except VideolensError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(1) from exc
+    console.print(f"deleted {access_key_id}")

@@ -1,0 +1,203 @@
+"""Job workers: N threads that claim jobs from the queue, run them under a heartbeated lease, store results.
+
+A job's results are computed from scratch on every attempt and written in the same transaction that
+marks it SUCCEEDED, so a job whose worker died (SIGKILL, power loss) is simply run again by the next
+worker once the lease ran out, and ends with exactly the results of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from videolens.runtime.settings import Settings
+from videolens.services.errors import VideolensError
+from videolens.services.jobs.face_pipeline import AnalysisOutput, FaceVideoAnalyzer, JobStopped
+from videolens.services.jobs.queue import JobQueue
+from videolens.services.jobs.service import JobsService
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_S = 1.0
+
+
+class _Lease:
+    """Heartbeats one claimed job in the background and remembers progress and whether we still own it."""
+
+    def __init__(self, queue: JobQueue, job_id: str, token: str, interval_s: float) -> None:
+        self.queue = queue
+        self.job_id = job_id
+        self.token = token
+        self.interval_s = interval_s
+        self.progress: float | None = None
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:8]}", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval_s):
+            try:
+                if not self.queue.heartbeat(self.job_id, self.token, self.progress):
+                    self.lost.set()
+                    return
+            except Exception:  # a failed heartbeat is retried; the lease is long enough for a few misses
+                log.exception("heartbeat of job %s failed", self.job_id)
+
+
+class JobWorkers:
+    """Background task (`start()` / `stop()`) running `settings.job_workers` worker threads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: JobsService,
+        models: Any,
+        anonymizer: Any = None,
+        heartbeat_s: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.models = models
+        self._anonymizer = anonymizer
+        self._anonymizer_lock = threading.Lock()
+        self.queue = JobQueue(jobs.db, settings.job_lease_seconds)
+        self.heartbeat_s = heartbeat_s or max(0.2, settings.job_lease_seconds / 4)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._stop.clear()
+        for i in range(self.settings.job_workers):
+            t = threading.Thread(target=self._loop, name=f"videolens-job-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.jobs.wake.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = self.queue.claim(self.owner)
+            except Exception:  # the store may be briefly unavailable
+                log.exception("claiming a job failed")
+                claimed = None
+            if claimed is None:
+                self.jobs.wake.wait(IDLE_POLL_S)
+                self.jobs.wake.clear()
+                continue
+            self.run_claimed(*claimed)
+
+    # ---------------------------------------------------------------- one job
+    def run_claimed(self, job_id: str, token: str) -> None:
+        job = self.jobs.get(job_id)
+        log.info("running job %s (%s, attempt %d)", job_id, job.job_type, job.attempts)
+        with _Lease(self.queue, job_id, token, self.heartbeat_s) as lease:
+
+            def progress(percent: float) -> None:
+                lease.progress = percent
+
+            def should_stop() -> bool:
+                return lease.lost.is_set() or self._stop.is_set()
+
+            try:
+                entries, metadata, output = self._execute(job_id, progress, should_stop)
+            except JobStopped:
+                if self._stop.is_set() and not lease.lost.is_set():
+                    self.queue.release(job_id, token)
+                log.info("job %s stopped before the end", job_id)
+                return
+            except VideolensError as exc:
+                self._finish_failed(job_id, token, exc.message)
+                return
+            except Exception as exc:  # any bug or media surprise fails this job, not the worker
+                log.exception("job %s failed", job_id)
+                self._finish_failed(job_id, token, f"{type(exc).__name__}: {exc}")
+                return
+        announce: list[Any] = []
+        if self.queue.succeed(job_id, token, entries, metadata, output, self._notify_in(job_id, announce)):
+            self._announce(announce)
+
+    def _finish_failed(self, job_id: str, token: str, message: str) -> None:
+        announce: list[Any] = []
+        if self.queue.fail(job_id, token, message, then=self._notify_in(job_id, announce)):
+            self._announce(announce)
+
+    def _notify_in(self, job_id: str, announce: list[Any]) -> Any:
+        def then(session: Any) -> None:
+            message = self.jobs.notify_in(session, job_id)
+            if message is not None:
+                announce.append(message)
+
+        return then
+
+    def _announce(self, announce: list[Any]) -> None:
+        for message in announce:
+            self.jobs.events.announce(message)
+
+    def _execute(self, job_id: str, progress: Any, should_stop: Any) -> tuple[list[Any], Any, Any]:
+        job = self.jobs.get(job_id)
+        storage = self.jobs.storage
+        if job.job_type == "anonymize":
+            from videolens.services.jobs.anonymize_job import run_anonymize
+
+            output = run_anonymize(
+                self._anonymize_service(),
+                storage,
+                self.jobs.faces,
+                job.job_id,
+                job.bucket,
+                job.key,
+                job.params,
+                Path(self.settings.data_dir) / "tmp",
+                progress,
+            )
+            return [], None, output
+        analyzer = FaceVideoAnalyzer(
+            self.jobs.faces, self.models, self.settings.job_sample_ms, self.settings.job_detect_every
+        )
+        with storage.open_object_path(job.bucket, job.key) as path:
+            result: AnalysisOutput
+            if job.job_type == "face-search":
+                result = analyzer.search(
+                    path,
+                    job.params["collection_id"],
+                    job.params.get("threshold"),
+                    progress,
+                    should_stop,
+                    job.key,
+                )
+            else:
+                attributes = job.params.get("attributes", "DEFAULT")
+                result = analyzer.detect(path, attributes, progress, should_stop, job.key)
+        summary = {"frames": result.frames, "tracks": result.tracks, "persons": result.persons}
+        return result.entries, result.metadata.to_dict(), summary
+
+    def _anonymize_service(self) -> Any:
+        with self._anonymizer_lock:
+            if self._anonymizer is None:
+                from videolens.services.anonymize.service import AnonymizeService
+
+                self._anonymizer = AnonymizeService()
+            return self._anonymizer

@@ -1,0 +1,1 @@
+"""Bucket rules: start a job when an object lands in a bucket."""

@@ -1,0 +1,188 @@
+"""Pull sources: read a camera URL (RTSP, RTMP, HTTP, file) with PyAV, ingest it, reconnect with back-off."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+
+from videolens.services.errors import AlreadyExistsError, NotFoundError
+from videolens.services.streams.ingest import IngestSession
+
+log = logging.getLogger(__name__)
+
+#: socket/read timeouts while pulling, seconds
+OPEN_TIMEOUT_S = 2.0
+READ_TIMEOUT_S = 5.0
+
+
+@dataclass
+class PullStatus:
+    stream: str
+    url: str
+    state: str = "starting"  # starting | listening | connected | waiting | stopped
+    listen: bool = False
+    sessions: int = 0
+    fragments: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class _SessionSink:
+    """The file object PyAV's Matroska muxer writes to: bytes go straight into the ingest session."""
+
+    def __init__(self, session: IngestSession) -> None:
+        self.session = session
+
+    def write(self, data: bytes) -> int:
+        self.session.feed(bytes(data))
+        return len(data)
+
+
+class PullSource:
+    """One pulled camera: a daemon thread that keeps one ingest session open per connection."""
+
+    def __init__(
+        self,
+        open_session: Callable[[], Any],
+        stream: str,
+        url: str,
+        *,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 10.0,
+        listen: bool = False,
+    ) -> None:
+        self.open_session = open_session
+        self.status = PullStatus(stream, url, listen=listen)
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"pull-{stream}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        self.status.state = "stopped"
+
+    def _run(self) -> None:
+        delay = self.backoff_initial_s
+        while not self._stop.is_set():
+            try:
+                stored = self._pull_once()
+            except (av.error.ExitError, TimeoutError) as exc:
+                if self.status.listen and self.status.state == "listening":
+                    continue  # nobody published within the open timeout: listen again
+                stored = 0
+                self._error(exc)
+            except Exception as exc:  # noqa: BLE001 - any failure means: wait, then reconnect
+                stored = 0
+                self._error(exc)
+            if self._stop.is_set():
+                break
+            # a connection that produced fragments was healthy: start the back-off afresh
+            delay = self.backoff_initial_s if stored else min(delay * 2, self.backoff_max_s)
+            self.status.state = "waiting"
+            self.status.reconnects += 1
+            self._stop.wait(delay)
+
+    def _error(self, exc: Exception) -> None:
+        self.status.last_error = f"{type(exc).__name__}: {exc}"
+        self.status.errors = (self.status.errors + [self.status.last_error])[-10:]
+        log.info("pull %s: %s", self.status.url, self.status.last_error)
+
+    def _pull_once(self) -> int:
+        options = {"rtsp_transport": "tcp"} if self.status.url.startswith("rtsp") else {}
+        if self.status.listen:
+            # listen mode: ffmpeg's protocol server (rtmp://, rtsp://, tcp://...) waits for one publisher;
+            # a short open timeout keeps stop() responsive, the loop simply listens again
+            options["listen"] = "1"
+            self.status.state = "listening"
+        source = av.open(self.status.url, "r", options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+        with source, self.open_session() as session:
+            self.status.state = "connected"
+            self.status.sessions += 1
+            sink = _SessionSink(session)
+            target = av.open(sink, "w", format="matroska")
+            mapping = {}
+            for stream in source.streams:
+                if stream.type in ("video", "audio"):
+                    mapping[stream.index] = target.add_stream_from_template(stream)
+            origin: dict[int, int] = {}
+            try:
+                for packet in source.demux(*[source.streams[i] for i in mapping]):
+                    if self._stop.is_set() or session.failed:
+                        break
+                    if packet.dts is None or packet.size == 0:
+                        continue
+                    # the session's producer start is "now": timestamps count from the first packet
+                    first = origin.setdefault(packet.stream.index, packet.dts)
+                    packet.dts -= first
+                    if packet.pts is not None:
+                        packet.pts -= first
+                    packet.stream = mapping[packet.stream.index]
+                    target.mux(packet)
+            finally:
+                with contextlib.suppress(av.error.FFmpegError):
+                    target.close()
+                session.finish()
+                self.status.fragments += len(session.persisted)
+            if self.status.state == "connected":
+                self.status.state = "waiting"
+            return len(session.persisted)
+
+
+class PullManager:
+    """The pull sources of this process (a BackgroundTask: stop() ends them all)."""
+
+    def __init__(self, open_session: Callable[[str], Any]) -> None:
+        self.open_session = open_session
+        self._sources: dict[str, PullSource] = {}
+        self._lock = threading.Lock()
+
+    def add(self, stream: str, url: str, **options: Any) -> PullStatus:
+        with self._lock:
+            if stream in self._sources:
+                raise AlreadyExistsError(
+                    f"stream {stream} is already pulled from {self._sources[stream].status.url}"
+                )
+            source = PullSource(lambda: self.open_session(stream), stream, url, **options)
+            self._sources[stream] = source
+        source.start()
+        return source.status
+
+    def remove(self, stream: str) -> None:
+        with self._lock:
+            source = self._sources.pop(stream, None)
+        if source is None:
+            raise NotFoundError(f"stream {stream} is not pulled")
+        source.stop()
+
+    def get(self, stream: str) -> PullStatus:
+        with self._lock:
+            source = self._sources.get(stream)
+        if source is None:
+            raise NotFoundError(f"stream {stream} is not pulled")
+        return source.status
+
+    def list(self) -> list[PullStatus]:
+        with self._lock:
+            return [s.status for s in self._sources.values()]
+
+    def start(self) -> None:
+        """Nothing to do: sources start when added."""
+
+    def stop(self) -> None:
+        with self._lock:
+            sources = list(self._sources.values())
+            self._sources.clear()
+        for source in sources:
+            source.stop()
