@@ -46,7 +46,9 @@ def run_bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def test_curl_quickstart(server: RunningServer) -> None:
-    script = bash_block_after("### Quickstart with curl").replace("localhost:8080", f"127.0.0.1:{server.port}")
+    script = bash_block_after("### Quickstart with curl").replace(
+        "localhost:8080", f"127.0.0.1:{server.port}"
+    )
     r = run_bash(script, {})
     assert r.returncode == 0, r.stderr
     docs = json_documents(r.stdout)
@@ -54,7 +56,9 @@ def test_curl_quickstart(server: RunningServer) -> None:
     created, described, recognized, searched, detected, compared, listed = docs
     assert created["collection_id"] == "people"
     assert described["face_count"] == 10
-    names = sorted(f["matches"][0]["face"]["external_image_id"] if f["matches"] else "-" for f in recognized["faces"])
+    names = sorted(
+        f["matches"][0]["face"]["external_image_id"] if f["matches"] else "-" for f in recognized["faces"]
+    )
     assert names == ["-", "biden", "obama"]
     assert searched["matches"][0]["face"]["external_image_id"] == "kit_harington"
     assert len(detected["faces"]) == 2
@@ -65,7 +69,13 @@ def test_curl_quickstart(server: RunningServer) -> None:
 def test_cli_quickstart(tmp_path: Path) -> None:
     script = bash_block_after("### The same with the CLI")
     bindir = str(Path(sys.executable).parent)
-    r = run_bash(script, {"VIDEOLENS_DATA_DIR": str(tmp_path / "data"), "PATH": bindir + ":" + os.environ["PATH"],
-                          "COLUMNS": "200"})
+    r = run_bash(
+        script,
+        {
+            "VIDEOLENS_DATA_DIR": str(tmp_path / "data"),
+            "PATH": bindir + ":" + os.environ["PATH"],
+            "COLUMNS": "200",
+        },
+    )
     assert r.returncode == 0, r.stderr
     assert "obama" in r.stdout and "biden" in r.stdout and "deleted collection people" in r.stdout
