@@ -8,7 +8,12 @@ APT_PACKAGES := ffmpeg gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-serv
 
 .PHONY: install system-deps web-deps run test lint typecheck bench clean
 
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian ships venv/ensurepip in a separate package; install it when this Python lacks it.
 $(BIN)/python:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
@@ -23,14 +28,17 @@ install: $(VENV)/.installed
 # Debian packages the test-suite needs (ffmpeg producer, GStreamer RTSP camera, chromium for HLS/UI).
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
 # hls.js for the HLS browser test (tests/streams/web/node_modules, gitignored; needs the npm registry).
-web-deps:
-	npm install --prefix tests/streams/web --no-audit --no-fund --loglevel=error
+WEB_DEPS := tests/streams/web/node_modules/.package-lock.json
+$(WEB_DEPS): tests/streams/web/package.json tests/streams/web/package-lock.json
+	npm ci --prefix tests/streams/web --no-audit --no-fund --loglevel=error
+
+web-deps: $(WEB_DEPS)
 
 run: install
 	$(BIN)/videolens serve

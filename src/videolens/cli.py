@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from videolens.cli_anonymize import anonymize_command
@@ -17,9 +14,9 @@ from videolens.cli_events import rules_app, topics_app
 from videolens.cli_jobs import jobs_app
 from videolens.cli_keys import keys_app
 from videolens.cli_streams import streams_app
+from videolens.cli_support import cli_container, console, fail
 from videolens.runtime.container import Container
 from videolens.runtime.settings import Settings
-from videolens.services.errors import VideolensError
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
 collections_app = typer.Typer(help="Face collections.", no_args_is_help=True)
@@ -33,22 +30,6 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(rules_app, name="rules")
 app.command("anonymize")(anonymize_command)
 
-console = Console()
-err_console = Console(stderr=True)
-
-
-def settings_from_env() -> Settings:
-    return Settings()
-
-
-def open_container() -> Container:
-    return Container(settings_from_env())
-
-
-def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
 
 def print_json(doc: object) -> None:
     console.print_json(json.dumps(doc, default=str))
@@ -59,7 +40,6 @@ def read_image(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}", 2)
-        raise  # unreachable; keeps type checkers calm
 
 
 @app.command()
@@ -92,8 +72,8 @@ def serve(
 @collections_app.command("create")
 def collections_create(collection_id: str) -> None:
     """Create a face collection."""
-    with _service_errors():
-        coll = open_container().faces.create_collection(collection_id)
+    with cli_container() as c:
+        coll = c.faces.create_collection(collection_id)
     console.print(f"created collection [bold]{coll.collection_id}[/]")
 
 
@@ -102,10 +82,9 @@ def collections_list() -> None:
     """List face collections with their face counts."""
     table = Table("collection", "faces", "created")
     token: str | None = None
-    with _service_errors():
-        faces = open_container().faces
+    with cli_container() as c:
         while True:
-            page, token = faces.list_collections(None, token)
+            page, token = c.faces.list_collections(None, token)
             for coll in page:
                 table.add_row(coll.collection_id, str(coll.face_count), coll.created_at.isoformat())
             if not token:
@@ -116,8 +95,8 @@ def collections_list() -> None:
 @collections_app.command("describe")
 def collections_describe(collection_id: str) -> None:
     """Show one collection."""
-    with _service_errors():
-        coll = open_container().faces.describe_collection(collection_id)
+    with cli_container() as c:
+        coll = c.faces.describe_collection(collection_id)
     print_json(
         {
             "collection_id": coll.collection_id,
@@ -131,8 +110,8 @@ def collections_describe(collection_id: str) -> None:
 @collections_app.command("delete")
 def collections_delete(collection_id: str) -> None:
     """Delete a collection and all its faces."""
-    with _service_errors():
-        open_container().faces.delete_collection(collection_id)
+    with cli_container() as c:
+        c.faces.delete_collection(collection_id)
     console.print(f"deleted collection [bold]{collection_id}[/]")
 
 
@@ -147,8 +126,8 @@ def faces_detect(
     from dataclasses import asdict
 
     data = read_image(image)
-    with _service_errors():
-        result = open_container().faces.detect_faces(data, "ALL" if all_attributes else "DEFAULT")
+    with cli_container() as c:
+        result = c.faces.detect_faces(data, "ALL" if all_attributes else "DEFAULT")
     print_json(asdict(result))
 
 
@@ -161,21 +140,20 @@ def faces_index(
     quality_filter: Annotated[str, typer.Option(help="NONE, AUTO, LOW, MEDIUM or HIGH")] = "AUTO",
 ) -> None:
     """Index the faces of one or more images into a collection."""
-    faces = open_container().faces
     table = Table("image", "face id", "confidence", "unindexed")
-    for path in images:
-        with _service_errors():
-            result = faces.index_faces(
+    with cli_container() as c:
+        for path in images:
+            result = c.faces.index_faces(
                 collection_id,
                 read_image(path),
                 external_id,
                 max_faces,
                 quality_filter.upper(),  # type: ignore[arg-type]
             )
-        for rec in result.records:
-            table.add_row(path.name, rec.face.face_id, f"{rec.face.confidence:.1f}", "")
-        for un in result.unindexed:
-            table.add_row(path.name, "-", f"{un.detail.confidence:.1f}", ",".join(un.reasons))
+            for rec in result.records:
+                table.add_row(path.name, rec.face.face_id, f"{rec.face.confidence:.1f}", "")
+            for un in result.unindexed:
+                table.add_row(path.name, "-", f"{un.detail.confidence:.1f}", ",".join(un.reasons))
     console.print(table)
 
 
@@ -183,11 +161,10 @@ def faces_index(
 def faces_list(collection_id: str) -> None:
     """List the faces of a collection."""
     table = Table("face id", "external id", "image id")
-    faces = open_container().faces
     token: str | None = None
-    with _service_errors():
+    with cli_container() as c:
         while True:
-            page, token = faces.list_faces(collection_id, None, token)
+            page, token = c.faces.list_faces(collection_id, None, token)
             for f in page:
                 table.add_row(f.face_id, f.external_image_id or "", f.image_id)
             if not token:
@@ -198,8 +175,8 @@ def faces_list(collection_id: str) -> None:
 @faces_app.command("delete")
 def faces_delete(collection_id: str, face_ids: list[str]) -> None:
     """Delete faces from a collection."""
-    with _service_errors():
-        result = open_container().faces.delete_faces(collection_id, face_ids)
+    with cli_container() as c:
+        result = c.faces.delete_faces(collection_id, face_ids)
     console.print(f"deleted {len(result.deleted)}; not found: {[u.face_id for u in result.unsuccessful]}")
 
 
@@ -211,10 +188,8 @@ def faces_search(
     max_matches: Annotated[int, typer.Option(help="matches per face")] = 1,
 ) -> None:
     """Recognise every face of an image against a collection."""
-    with _service_errors():
-        faces = open_container().faces.recognize_faces(
-            collection_id, read_image(image), max_matches, threshold
-        )
+    with cli_container() as c:
+        faces = c.faces.recognize_faces(collection_id, read_image(image), max_matches, threshold)
     table = Table("face (left,top,w,h)", "match", "similarity", "face id")
     for rf in faces:
         b = rf.face.bounding_box
@@ -233,20 +208,11 @@ def faces_compare(
     threshold: Annotated[float | None, typer.Option(help="minimum similarity 0-100 (default 80)")] = None,
 ) -> None:
     """Compare the largest face of SOURCE with every face of TARGET."""
-    with _service_errors():
-        result = open_container().faces.compare_faces(read_image(source), read_image(target), threshold)
+    with cli_container() as c:
+        result = c.faces.compare_faces(read_image(source), read_image(target), threshold)
     console.print(
         f"matched: {[round(m.similarity, 1) for m in result.matches]}; unmatched: {len(result.unmatched)}"
     )
-
-
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """Turns service errors into a red message and exit code 2 (bad input) instead of a traceback."""
-    try:
-        yield
-    except VideolensError as exc:
-        fail(exc.message, 2)
 
 
 def main() -> None:

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from videolens.cli_support import cli_container, console
 from videolens.runtime.container import Container
-from videolens.runtime.settings import Settings
-from videolens.services.errors import VideolensError
 
 topics_app = typer.Typer(
     help="Notification topics and their subscriptions (webhook, MQTT).", no_args_is_help=True
 )
 rules_app = typer.Typer(help="Bucket rules: start a job when an object is uploaded.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _container() -> Iterator[Container]:
-    container = Container(Settings())
-    try:
-        yield container
-    except VideolensError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
-        raise typer.Exit(2) from None
-    finally:
-        container.close()
 
 
 def _arn(container: Container, topic: str) -> str:
@@ -42,7 +24,7 @@ def _arn(container: Container, topic: str) -> str:
 @topics_app.command("create")
 def create(name: str) -> None:
     """Create a topic (idempotent)."""
-    with _container() as c:
+    with cli_container() as c:
         topic = c.events.create_topic(name)
     console.print(topic.topic_arn)
 
@@ -51,7 +33,7 @@ def create(name: str) -> None:
 def list_topics() -> None:
     """List topics."""
     table = Table("name", "arn")
-    with _container() as c:
+    with cli_container() as c:
         token: str | None = None
         while True:
             topics, token = c.events.list_topics(token)
@@ -65,7 +47,7 @@ def list_topics() -> None:
 @topics_app.command("delete")
 def delete(topic: str) -> None:
     """Delete a topic and its subscriptions."""
-    with _container() as c:
+    with cli_container() as c:
         c.events.delete_topic(_arn(c, topic))
     console.print(f"deleted {topic}")
 
@@ -78,7 +60,7 @@ def subscribe(
 ) -> None:
     """Subscribe a webhook (it gets a SubscriptionConfirmation first) or an MQTT topic."""
     protocol = endpoint.split(":", 1)[0].lower()
-    with _container() as c:
+    with cli_container() as c:
         sub = c.events.subscribe(
             _arn(c, topic), protocol, endpoint, {"RawMessageDelivery": "true"} if raw else None
         )
@@ -93,7 +75,7 @@ def subscribe(
 def subscriptions(topic: str) -> None:
     """List the subscriptions of a topic."""
     table = Table("subscription", "protocol", "endpoint", "confirmed")
-    with _container() as c:
+    with cli_container() as c:
         subs, _ = c.events.list_subscriptions(_arn(c, topic), page=10_000)
     for s in subs:
         table.add_row(s.subscription_arn, s.protocol, s.endpoint, "yes" if s.confirmed else "pending")
@@ -103,7 +85,7 @@ def subscriptions(topic: str) -> None:
 @topics_app.command("unsubscribe")
 def unsubscribe(subscription_arn: str) -> None:
     """Remove a subscription."""
-    with _container() as c:
+    with cli_container() as c:
         c.events.unsubscribe(subscription_arn)
     console.print("unsubscribed")
 
@@ -111,7 +93,7 @@ def unsubscribe(subscription_arn: str) -> None:
 @topics_app.command("publish")
 def publish(topic: str, message: str, subject: Annotated[str | None, typer.Option()] = None) -> None:
     """Publish a message (delivered by the server's dispatcher)."""
-    with _container() as c:
+    with cli_container() as c:
         message_id = c.events.publish(_arn(c, topic), message, subject)
     console.print(message_id)
 
@@ -120,7 +102,7 @@ def publish(topic: str, message: str, subject: Annotated[str | None, typer.Optio
 def dead_letters() -> None:
     """Deliveries that failed every attempt."""
     table = Table("id", "endpoint", "type", "attempts", "last error")
-    with _container() as c:
+    with cli_container() as c:
         for d in c.events.dead_letters():
             table.add_row(str(d.delivery_id), d.endpoint, d.message_type, str(d.attempts), d.last_error or "")
     console.print(table)
@@ -146,7 +128,7 @@ def add_rule(
             params[name] = json.loads(value)
         except ValueError:
             params[name] = value
-    with _container() as c:
+    with cli_container() as c:
         rule = c.rules.create(
             bucket,
             job_type,
@@ -163,7 +145,7 @@ def add_rule(
 def list_rules() -> None:
     """List bucket rules."""
     table = Table("id", "bucket", "prefix", "suffix", "job", "topic")
-    with _container() as c:
+    with cli_container() as c:
         for r in c.rules.list():
             table.add_row(r.rule_id, r.bucket, r.prefix, r.suffix, r.job_type, r.topic_arn or "")
     console.print(table)
@@ -172,6 +154,6 @@ def list_rules() -> None:
 @rules_app.command("delete")
 def delete_rule(rule_id: str) -> None:
     """Delete a bucket rule."""
-    with _container() as c:
+    with cli_container() as c:
         c.rules.delete(rule_id)
     console.print(f"deleted rule {rule_id}")

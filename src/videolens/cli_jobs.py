@@ -11,32 +11,16 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from videolens.cli_support import cli_container, console
 from videolens.runtime.container import Container
-from videolens.runtime.settings import Settings
-from videolens.services.errors import VideolensError
 from videolens.services.jobs.models import JOB_TYPES, Job
 
 jobs_app = typer.Typer(
     help="Stored-video analysis jobs (face detection, face search, anonymization).", no_args_is_help=True
 )
-console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _container() -> Iterator[Container]:
-    container = Container(Settings())
-    try:
-        yield container
-    except VideolensError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
-        raise typer.Exit(2) from None
-    finally:
-        container.close()
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -133,7 +117,7 @@ def start(
         if not sep:
             raise typer.BadParameter(f"--param needs KEY=VALUE, got {item!r}")
         params[name] = _value(value)
-    with _container() as container:
+    with cli_container() as container:
         topic_arn = None
         if topic:
             topic_arn = topic if topic.startswith("arn:") else container.events.topic_arn(topic)
@@ -177,7 +161,7 @@ def get(
     follow_job: Annotated[bool, typer.Option("--follow", "-f", help="progress bar until it ends")] = False,
 ) -> None:
     """Show a job (status, progress, video metadata, output)."""
-    with _container() as container:
+    with cli_container() as container:
         job = follow(container, job_id) if follow_job else container.jobs.get(job_id)
         console.print_json(json.dumps(_job_doc(job), default=str))
 
@@ -188,7 +172,7 @@ def results(
     sort_by: Annotated[str, typer.Option(help="TIMESTAMP or INDEX")] = "TIMESTAMP",
 ) -> None:
     """Print every result row of a finished job as JSON lines."""
-    with _container() as container:
+    with cli_container() as container:
         token: str | None = None
         while True:
             page = container.jobs.results(job_id, 1000, token, sort_by.upper())
@@ -205,7 +189,7 @@ def list_jobs(
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
 ) -> None:
     """List jobs, newest first."""
-    with _container() as container:
+    with cli_container() as container:
         jobs, _ = container.jobs.list(status.upper() if status else None, None, limit)
     table = Table("job id", "type", "status", "progress", "video", "created")
     for j in jobs:
@@ -223,7 +207,7 @@ def list_jobs(
 @jobs_app.command("cancel")
 def cancel(job_id: str) -> None:
     """Cancel a queued or running job."""
-    with _container() as container:
+    with cli_container() as container:
         job = container.jobs.cancel(job_id)
     console.print(f"job [bold]{job.job_id}[/] is {job.status}")
 
@@ -233,7 +217,7 @@ def worker() -> None:
     """Run job workers and the notification dispatcher in this process (scale out: one per machine)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with _container() as container, _local_workers(container):
+    with cli_container() as container, _local_workers(container):
         console.print(f"{container.settings.job_workers} job worker(s) running; Ctrl-C to stop")
         try:
             while not stop.wait(1.0):

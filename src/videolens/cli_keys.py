@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from videolens.backends.metadata.database import Database
-from videolens.runtime.settings import Settings
+from videolens.cli_support import cli_container, console
 from videolens.services.auth.keys import KeysService
-from videolens.services.errors import VideolensError
 
 keys_app = typer.Typer(help="Access keys for boto3 / AWS CLI clients (SigV4).", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
 
 
-def _service() -> KeysService:
-    settings = Settings()
-    db = Database(settings.database_url_resolved)
-    db.migrate()
-    return KeysService(settings, db)
+@contextmanager
+def _service() -> Iterator[KeysService]:
+    with cli_container() as container:
+        yield container.keys
 
 
 @keys_app.command("create")
@@ -36,11 +32,8 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key pair; the secret is shown once (it is stored encrypted)."""
-    try:
-        key = _service().create(description, access_key_id, secret)
-    except VideolensError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
-        raise typer.Exit(1) from exc
+    with _service() as keys:
+        key = keys.create(description, access_key_id, secret)
     if as_json:
         print(json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
         return
@@ -51,7 +44,8 @@ def create(
 @keys_app.command("list")
 def list_keys(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """List access key ids (never the secrets)."""
-    keys = _service().list()
+    with _service() as service:
+        keys = service.list()
     if as_json:
         print(
             json.dumps(
@@ -75,9 +69,6 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
 @keys_app.command("delete")
 def delete(access_key_id: str) -> None:
     """Delete a key; requests signed with it are rejected from now on."""
-    try:
-        _service().delete(access_key_id)
-    except VideolensError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
-        raise typer.Exit(1) from exc
+    with _service() as keys:
+        keys.delete(access_key_id)
     console.print(f"deleted {access_key_id}")

@@ -12,35 +12,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from videolens.backends.blobs.filesystem import FilesystemBlobStore
-from videolens.backends.metadata.database import Database
-from videolens.runtime.settings import Settings
-from videolens.services.errors import VideolensError
+from videolens.cli_support import cli_container, console, err_console
 from videolens.services.streams.service import StreamsService
 
 streams_app = typer.Typer(help="Video streams (Kinesis Video Streams compatible).", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 @contextmanager
 def _service() -> Iterator[StreamsService]:
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url_resolved)
-    db.migrate()
-    try:
-        yield StreamsService(settings, db, FilesystemBlobStore(settings.blob_dir))
-    except VideolensError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        db.dispose()
+    with cli_container() as container:
+        yield container.streams
 
 
 @streams_app.command("create")
@@ -188,5 +173,6 @@ def pull(
                     f"{status.reconnects} reconnects"
                     + (f" (last error: {status.last_error})" if status.last_error else "")
                 )
-        svc.pulls.stop()
+        # a foreground pull is not left attached: no server takes it over after Ctrl-C
+        svc.pulls.remove(name)
     console.print(f"stopped: {status.fragments} fragments stored")

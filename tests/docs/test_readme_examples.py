@@ -14,14 +14,33 @@ from tests.conftest import REPO_ROOT, RunningServer
 README = REPO_ROOT / "README.md"
 
 
-def bash_block_after(heading: str) -> str:
-    """The first ```bash block after the heading line that starts with `heading`."""
-    text = README.read_text()
-    start = next(i for i, line in enumerate(text.splitlines()) if line.startswith(heading))
-    rest = "\n".join(text.splitlines()[start:])
-    match = re.search(r"```bash\n(.*?)```", rest, re.S)
-    assert match, f"no bash block after {heading!r}"
+def block_after(heading: str, lang: str = "bash") -> str:
+    """The first fenced block of `lang` after the heading line that starts with `heading`."""
+    lines = README.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    match = re.search(rf"```{lang}\n(.*?)```", "\n".join(lines[start:]), re.S)
+    assert match, f"no {lang} block after {heading!r}"
     return match.group(1)
+
+
+def bash_block_after(heading: str) -> str:
+    return block_after(heading, "bash")
+
+
+def against(server: RunningServer, text: str) -> str:
+    """README examples name the default port; point them at the test server instead."""
+    return text.replace("localhost:8080", f"127.0.0.1:{server.port}").replace(
+        "127.0.0.1:8080", f"127.0.0.1:{server.port}"
+    )
+
+
+def cli_env(server: RunningServer) -> dict[str, str]:
+    bindir = str(Path(sys.executable).parent)
+    return {
+        "VIDEOLENS_DATA_DIR": str(server.container.settings.data_dir),
+        "PATH": bindir + ":" + os.environ["PATH"],
+        "COLUMNS": "200",
+    }
 
 
 def json_documents(text: str) -> list[dict]:  # type: ignore[type-arg]
@@ -79,3 +98,37 @@ def test_cli_quickstart(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "obama" in r.stdout and "biden" in r.stdout and "deleted collection people" in r.stdout
+
+
+def test_streams_section(server: RunningServer, tmp_path: Path) -> None:
+    import av
+
+    r = run_bash(against(server, bash_block_after("## Video streams")), cli_env(server))
+    assert r.returncode == 0, r.stderr
+    fragments, _ = server.container.streams.list_fragments(name="cam1")
+    assert len(fragments) >= 5
+    with av.open("/tmp/cam1.mp4") as clip:
+        assert {s.type for s in clip.streams} == {"video", "audio"}
+        assert sum(1 for _ in clip.decode(video=0)) == 275
+
+    code = against(server, block_after("## Video streams", "python"))
+    exec(compile(code, "README.md", "exec"), {})
+    with av.open("/tmp/clip.mp4") as clip:
+        assert sum(1 for _ in clip.decode(video=0)) == 275
+
+
+def test_jobs_section(server: RunningServer) -> None:
+    import time
+
+    r = run_bash(against(server, bash_block_after("## Stored-video jobs")), cli_env(server))
+    assert r.returncode == 0, r.stderr
+    assert "SUCCEEDED" in r.stdout
+    storage = server.container.storage
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        keys = [o.key for o in storage.list_objects("videos", prefix="incoming/").objects]
+        if "incoming/clip_anonymized.mp4" in keys:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("the rule's anonymization result did not appear")

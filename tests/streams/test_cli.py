@@ -38,4 +38,4 @@ def test_create_put_list_clip(tmp_path: Path, hamilton_clip: Path, monkeypatch: 
     assert [(s["name"], s["retention_hours"]) for s in streams] == [("door", 48)]
     assert runner.invoke(app, ["streams", "delete", "door"]).exit_code == 0
     missing = runner.invoke(app, ["streams", "fragments", "door"])
-    assert missing.exit_code == 1 and "not found" in missing.output
+    assert missing.exit_code == 2 and "not found" in missing.output

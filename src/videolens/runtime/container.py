@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.metadata.database import Database
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
+from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.auth.keys import KeysService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
@@ -50,17 +51,18 @@ class Container:
         self.keys = KeysService(settings, self.db)
         self.background: list[BackgroundTask] = []
         # capability services wired below (each engineer adds theirs)
-        self.extras: dict[str, Any] = {}
         self.streams = StreamsService(settings, self.db, self.blobs)
         self.background.append(RetentionSweeper(self.streams))
         self.background.append(self.streams.pulls)
         # jobs + events (topics, webhooks, MQTT) + bucket rules
         self.events = EventsService(settings, self.db)
+        # one anonymize service for the jobs workers (and anyone else): its models load once
+        self.anonymizer = AnonymizeService(embedder_factory=lambda: self.models.embedder)
         self.jobs = JobsService(settings, self.db, self.storage, self.faces, self.events)
         self.rules = RulesService(self.db, self.jobs, self.storage, self.events)
         self.storage.on_object_created.append(self.rules.on_object_created)
         self.background.append(DeliveryDispatcher(settings, self.db, self.events))
-        self.background.append(JobWorkers(settings, self.jobs, self.models))
+        self.background.append(JobWorkers(settings, self.jobs, self.models, self.anonymizer))
 
     def start_background(self) -> None:
         for task in self.background:

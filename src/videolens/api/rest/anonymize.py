@@ -1,208 +1,202 @@
-"""Native REST routes of anonymization: submit a job (upload or bucket object), poll it, download it."""
+"""Native REST routes of anonymization: submit a job (upload or bucket object), poll it, download it.
+
+A thin face over the durable jobs service: uploads become objects of an internal bucket
+(`services/anonymize/uploads.py`) and every submission is an `anonymize` job of `/v1/jobs`.
+"""
 
 from __future__ import annotations
 
-import threading
-import uuid
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated
+from pathlib import PurePosixPath
+from typing import Any
 
-from fastapi import APIRouter, Form, Response, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import UploadFile
 
 from videolens.api.deps import ContainerDep
-from videolens.runtime.container import Container
-from videolens.services.anonymize.collection_matcher import CollectionMatcher
-from videolens.services.anonymize.jobs import AnonymizeJob, AnonymizeJobs
-from videolens.services.anonymize.options import AnonymizeOptions, parse_color, parse_detect_every
-from videolens.services.anonymize.service import AnonymizeService
-from videolens.services.errors import InvalidParameterError, PayloadTooLargeError
+from videolens.services.anonymize.uploads import start_upload_job
+from videolens.services.errors import InvalidParameterError
+from videolens.services.jobs.anonymize_job import get_anonymize_job, open_output
+from videolens.services.jobs.models import Job
 
 router = APIRouter(prefix="/v1/anonymize", tags=["anonymize"])
-_EXTRA_KEY = "anonymize_jobs"
-_lock = threading.Lock()
 
 
-def jobs_of(container: Container) -> AnonymizeJobs:
-    """The container's job registry, created on first use (and stopped with the container)."""
-    with _lock:
-        jobs = container.extras.get(_EXTRA_KEY)
-        if jobs is None:
-            service = AnonymizeService(embedder_factory=lambda: container.models.embedder)
-            jobs = AnonymizeJobs(
-                service,
-                container.settings.data_dir / "anonymize",
-                matcher_for=lambda collection: CollectionMatcher(container.faces, collection),
-                workers=max(1, container.settings.job_workers),
-            )
-            container.extras[_EXTRA_KEY] = jobs
-            container.background.append(jobs)
-        return jobs
+class AnonymizeRequest(BaseModel):
+    """The fields of a submission, as form fields (beside an uploaded `file`) or a JSON object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str | None = None
+    key: str | None = None
+    mode: str | None = None
+    shape: str | None = None
+    mask_scale: float | None = None
+    mosaic_size: int | None = None
+    color: str | None = None
+    threshold: float | None = None
+    detect_every: str | None = None
+    detect_size: int | None = None
+    spare_collection: str | None = None
+    spare_threshold: float | None = None
+    codec: str | None = None
+    crf: int | None = None
+    preset: str | None = None
+    boxes: bool = False
+    output_bucket: str | None = None
+    output_key: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        fields = self.model_dump(exclude={"bucket", "key", "boxes", "detect_size"}, exclude_none=True)
+        params = {k: v for k, v in fields.items() if v != ""}
+        if self.detect_size is not None:
+            params["detect_max_side"] = self.detect_size
+        if self.boxes:
+            params["boxes_json"] = True
+        return params
+
+
+class ResultLocation(BaseModel):
+    bucket: str
+    key: str
+    boxes_key: str | None
 
 
 class JobOut(BaseModel):
     job_id: str
+    #: QUEUED (no worker took it yet) → IN_PROGRESS → SUCCEEDED | FAILED | CANCELLED
     status: str
     input: str
+    bucket: str
+    key: str
     progress: float
-    frames_done: int
-    frames_total: int | None
-    faces: int
-    spared: int
+    frames_done: int | None
+    faces: int | None
+    spared: int | None
     fps: float | None
     warning: str | None
     error: str | None
     error_code: str | None
     created_at: datetime
     finished_at: datetime | None
+    result: ResultLocation | None
     result_url: str | None
     boxes_url: str | None
 
     @classmethod
-    def of(cls, job: AnonymizeJob) -> JobOut:
+    def of(cls, job: Job) -> JobOut:
+        out = job.output or {}
         done = job.status == "SUCCEEDED"
         base = f"/v1/anonymize/jobs/{job.job_id}"
+        status = "QUEUED" if job.status == "IN_PROGRESS" and job.started_at is None else job.status
         return cls(
             job_id=job.job_id,
-            status=job.status,
-            input=job.input_name,
+            status=status,
+            input=PurePosixPath(job.key).name,
+            bucket=job.bucket,
+            key=job.key,
             progress=job.progress,
-            frames_done=job.frames_done,
-            frames_total=job.frames_total,
-            faces=job.faces,
-            spared=job.spared,
-            fps=job.fps,
-            warning=job.warning,
-            error=job.error,
-            error_code=job.error_code,
+            frames_done=out.get("frames"),
+            faces=out.get("faces"),
+            spared=out.get("spared"),
+            fps=out.get("fps"),
+            warning=out.get("warning"),
+            error=job.status_message if job.status in ("FAILED", "CANCELLED") else None,
+            error_code=out.get("error_code") if job.status == "FAILED" else None,
             created_at=job.created_at,
-            finished_at=job.finished_at,
+            finished_at=job.completed_at,
+            result=ResultLocation(bucket=out["bucket"], key=out["key"], boxes_key=out.get("boxes_key"))
+            if done and "key" in out
+            else None,
             result_url=f"{base}/result" if done else None,
-            boxes_url=f"{base}/boxes" if done and job.has_boxes else None,
+            boxes_url=f"{base}/boxes" if done and out.get("boxes_key") else None,
         )
 
 
 class JobList(BaseModel):
     jobs: list[JobOut]
+    next_token: str | None = None
 
 
-def _save_upload(upload: UploadFile, directory: Path, max_bytes: int) -> Path:
-    """Stream the upload to disk (videos do not fit in memory), enforcing the size limit."""
-    directory.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.filename or "").suffix.lower()
-    path = directory / f"{uuid.uuid4()}{suffix}"
-    size = 0
-    with path.open("wb") as out:
-        while chunk := upload.file.read(1 << 20):
-            size += len(chunk)
-            if size > max_bytes:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise PayloadTooLargeError(f"the upload exceeds the limit of {max_bytes} bytes")
-            out.write(chunk)
-    return path
-
-
-@contextmanager
-def _owned_file(path: Path) -> Iterator[Path]:
+def _parse(fields: dict[str, Any]) -> AnonymizeRequest:
     try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+        return AnonymizeRequest.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidParameterError(f"invalid request: {problems}") from None
 
 
 @router.post("/jobs", status_code=202, response_model=JobOut)
-async def create_job(
-    container: ContainerDep,
-    file: Annotated[UploadFile | None, Form(description="the video or image to anonymize")] = None,
-    bucket: Annotated[str | None, Form(description="or: a bucket holding the input")] = None,
-    key: Annotated[str | None, Form(description="the input's object key in that bucket")] = None,
-    mode: Annotated[str, Form()] = "pixelate",
-    shape: Annotated[str, Form()] = "ellipse",
-    mask_scale: Annotated[float, Form()] = 1.3,
-    mosaic_size: Annotated[int, Form()] = 10,
-    color: Annotated[str, Form()] = "#000000",
-    threshold: Annotated[float, Form()] = 0.2,
-    detect_every: Annotated[str, Form()] = "auto",
-    detect_size: Annotated[int, Form()] = 960,
-    spare_collection: Annotated[str | None, Form()] = None,
-    spare_threshold: Annotated[float, Form()] = 80.0,
-    codec: Annotated[str | None, Form()] = None,
-    crf: Annotated[int, Form()] = 20,
-    preset: Annotated[str, Form()] = "veryfast",
-    boxes: Annotated[bool, Form(description="also record per-frame boxes and track ids")] = False,
-) -> JobOut:
-    """Start anonymizing an uploaded file (`file`) or a stored object (`bucket` + `key`)."""
-    if (file is None) == (bucket is None or key is None):
+async def create_job(request: Request, container: ContainerDep) -> JobOut:
+    """Anonymize an uploaded `file` (multipart, options as form fields) or a stored `bucket` + `key`
+    (form fields or a JSON object)."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise InvalidParameterError("the JSON body must be an object")
+        return await _submit(container, _parse(body), None)
+    async with request.form() as form:
+        upload = form.get("file")
+        fields = {k: v for k, v in form.multi_items() if k != "file" and isinstance(v, str)}
+        return await _submit(container, _parse(fields), upload if isinstance(upload, UploadFile) else None)
+
+
+async def _submit(container: Any, req: AnonymizeRequest, upload: UploadFile | None) -> JobOut:
+    if (upload is None) == (req.bucket is None or req.key is None):
         raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
-    options = AnonymizeOptions(
-        mode=mode,  # type: ignore[arg-type]
-        shape=shape,  # type: ignore[arg-type]
-        mask_scale=mask_scale,
-        mosaic_size=mosaic_size,
-        color=parse_color(color),
-        threshold=threshold,
-        detect_every=parse_detect_every(detect_every),
-        detect_max_side=detect_size,
-        spare_collection=spare_collection or None,
-        spare_threshold=spare_threshold,
-        codec=codec or None,
-        crf=crf,
-        preset=preset,
-    )
-    jobs = jobs_of(container)
-    source: AbstractContextManager[Path]
-    saved: Path | None = None
-    if file is not None:
-        saved = await run_in_threadpool(
-            _save_upload, file, jobs.work_dir / "uploads", container.settings.max_upload_bytes
+    if upload is not None:
+        job = await run_in_threadpool(
+            start_upload_job,
+            container.jobs,
+            upload.file,
+            upload.filename,
+            req.params(),
+            container.settings.max_upload_bytes,
         )
-        name = file.filename or saved.name
-        source = _owned_file(saved)
     else:
-        assert bucket is not None and key is not None
-        container.storage.head_object(bucket, key)  # a missing object fails now, not in the job
-        name = key
-        source = container.storage.open_object_path(bucket, key)
-    try:
-        job = jobs.submit(lambda: source, Path(name).name, options, boxes=boxes)
-    except Exception:
-        if saved is not None:
-            saved.unlink(missing_ok=True)
-        raise
+        job = await run_in_threadpool(
+            container.jobs.start, "anonymize", req.bucket, req.key, params=req.params(), api="rest"
+        )
     return JobOut.of(job)
 
 
 @router.get("/jobs", response_model=JobList)
-def list_jobs(container: ContainerDep) -> JobList:
-    return JobList(jobs=[JobOut.of(j) for j in jobs_of(container).list()])
+async def list_jobs(container: ContainerDep, next_token: str | None = None) -> JobList:
+    jobs, token = await run_in_threadpool(container.jobs.list, None, "anonymize", 100, next_token)
+    return JobList(jobs=[JobOut.of(j) for j in jobs], next_token=token)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(container: ContainerDep, job_id: str) -> JobOut:
-    return JobOut.of(jobs_of(container).get(job_id))
+async def get_job(container: ContainerDep, job_id: str) -> JobOut:
+    return JobOut.of(await run_in_threadpool(get_anonymize_job, container.jobs, job_id))
 
 
-@router.get("/jobs/{job_id}/result", response_class=FileResponse)
-def get_result(container: ContainerDep, job_id: str) -> FileResponse:
-    jobs = jobs_of(container)
-    job = jobs.get(job_id)
-    path = jobs.result_path(job_id)
-    stem = Path(job.input_name).stem
-    return FileResponse(path, filename=f"{stem}_anonymized{path.suffix}")
+@router.get("/jobs/{job_id}/result", response_class=StreamingResponse)
+async def get_result(container: ContainerDep, job_id: str) -> StreamingResponse:
+    return await _stream(container, job_id, "result")
 
 
-@router.get("/jobs/{job_id}/boxes", response_class=FileResponse)
-def get_boxes(container: ContainerDep, job_id: str) -> FileResponse:
-    return FileResponse(jobs_of(container).boxes_path(job_id), media_type="application/json")
+@router.get("/jobs/{job_id}/boxes", response_class=StreamingResponse)
+async def get_boxes(container: ContainerDep, job_id: str) -> StreamingResponse:
+    return await _stream(container, job_id, "boxes")
 
 
-@router.delete("/jobs/{job_id}", status_code=204)
-def delete_job(container: ContainerDep, job_id: str) -> Response:
-    jobs_of(container).delete(job_id)
-    return Response(status_code=204)
+@router.delete("/jobs/{job_id}", response_model=JobOut)
+async def cancel_job(container: ContainerDep, job_id: str) -> JobOut:
+    """Cancel a queued or running job (its worker stops within a frame); a finished job is unchanged."""
+    await run_in_threadpool(get_anonymize_job, container.jobs, job_id)
+    return JobOut.of(await run_in_threadpool(container.jobs.cancel, job_id))
+
+
+async def _stream(container: Any, job_id: str, which: str) -> StreamingResponse:
+    job = await run_in_threadpool(get_anonymize_job, container.jobs, job_id)
+    info, chunks = await run_in_threadpool(open_output, container.storage, job, which)
+    name = PurePosixPath(info.key).name.replace('"', "").replace("\\", "")
+    return StreamingResponse(
+        chunks,
+        media_type=info.content_type,
+        headers={"content-length": str(info.size), "content-disposition": f'attachment; filename="{name}"'},
+    )

@@ -92,7 +92,11 @@ class AnonymizeService:
         boxes_json: str | Path | None = None,
         progress: ProgressCallback | None = None,
     ) -> AnonymizeResult:
-        """Anonymize one video or image file into `output_path` (default: `<name>_anonymized.<ext>`)."""
+        """Anonymize one video or image file into `output_path` (default: `<name>_anonymized.<ext>`).
+
+        `progress(done, total)` is called after every encoded frame; an exception it raises (a stop
+        request) propagates out of this call and the partial output is removed.
+        """
         options = options or AnonymizeOptions()
         src = Path(input_path)
         if not src.is_file():
@@ -148,6 +152,10 @@ class AnonymizeService:
         except MediaError as exc:
             dst.unlink(missing_ok=True)
             raise InvalidMediaError(str(exc)) from exc
+        except BaseException:
+            # a progress callback may stop the run (a cancelled job): leave no half-written output
+            dst.unlink(missing_ok=True)
+            raise
         if log_boxes is not None and boxes_json is not None:
             log_boxes.write(boxes_json)
         stats = pipeline.stats

@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from videolens.services.anonymize.collection_matcher import CollectionMatcher
 from videolens.services.anonymize.options import AnonymizeOptions, parse_color, parse_detect_every
 from videolens.services.anonymize.service import AnonymizeService, default_output
-from videolens.services.errors import InvalidParameterError
+from videolens.services.errors import ConflictError, InvalidParameterError, NotFoundError
+from videolens.services.jobs.face_pipeline import JobStopped
+from videolens.services.jobs.models import Job
 
 #: user metadata put on objects written by jobs (bucket rules skip them, so a rule never loops)
 JOB_METADATA_KEY = "videolens-job-id"
@@ -26,11 +27,14 @@ OPTION_FIELDS = (
     "detect_max_side",
     "spare_collection",
     "spare_threshold",
+    "codec",
     "crf",
     "preset",
     "color",
 )
-PARAM_FIELDS = (*OPTION_FIELDS, "output_bucket", "output_key")
+#: `boxes_json`: also store the per-frame boxes and track ids as an object beside the result
+PARAM_FIELDS = (*OPTION_FIELDS, "output_bucket", "output_key", "boxes_json")
+BOXES_SUFFIX = ".boxes.json"
 
 
 def anonymize_options(params: dict[str, Any]) -> AnonymizeOptions:
@@ -52,6 +56,8 @@ def check_anonymize_params(params: dict[str, Any]) -> None:
     anonymize_options(params)
     if params.get("output_key") is not None and not str(params["output_key"]):
         raise InvalidParameterError("output_key must not be empty")
+    if params.get("boxes_json") is not None and not isinstance(params["boxes_json"], bool):
+        raise InvalidParameterError("boxes_json must be true or false")
 
 
 def output_location(bucket: str, key: str, params: dict[str, Any]) -> tuple[str, str]:
@@ -64,16 +70,10 @@ def output_location(bucket: str, key: str, params: dict[str, Any]) -> tuple[str,
     return out_bucket, str(out_key)
 
 
-class _CollectionMatcher:
-    """SpareMatcher over a face collection (best similarity of one descriptor)."""
-
-    def __init__(self, faces: Any, collection_id: str) -> None:
-        self.faces = faces
-        self.collection_id = collection_id
-
-    def best_similarity(self, embedding: np.ndarray) -> float:
-        matches = self.faces.search_embedding(self.collection_id, embedding, 1, 0.0)
-        return float(matches[0].similarity) if matches else 0.0
+def boxes_key(out_key: str) -> str:
+    """`clip_anonymized.mp4` → `clip_anonymized.boxes.json` (beside the result)."""
+    head, sep, name = out_key.rpartition("/")
+    return f"{head}{sep}{Path(name).stem}{BOXES_SUFFIX}"
 
 
 def run_anonymize(
@@ -86,34 +86,77 @@ def run_anonymize(
     params: dict[str, Any],
     work_dir: Path,
     progress: Callable[[float], None],
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
+    """Run one attempt; raises `JobStopped` within a frame of `should_stop()` turning true."""
     options = anonymize_options({k: v for k, v in params.items() if k in PARAM_FIELDS})
-    matcher = _CollectionMatcher(faces, options.spare_collection) if options.spare_collection else None
+    matcher = CollectionMatcher(faces, options.spare_collection) if options.spare_collection else None
     out_bucket, out_key = output_location(bucket, key, params)
     work_dir.mkdir(parents=True, exist_ok=True)
 
     def on_progress(done: int, total: int | None) -> None:
+        # the service has no stop hook of its own: raising here unwinds the transcode (and its temp files)
+        if should_stop():
+            raise JobStopped("the job was stopped")
         if total:
             progress(min(95.0, 95.0 * done / total))
 
+    if should_stop():
+        raise JobStopped("the job was stopped")
+    marker = {JOB_METADATA_KEY: job_id}
     with storage.open_object_path(bucket, key) as src, tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         dst = Path(tmp) / Path(key).name
         if dst.suffix == "":
             dst = dst.with_suffix(".mp4")
-        result = service.anonymize_file(src, dst, options, matcher=matcher, progress=on_progress)
+        boxes_path = Path(tmp) / "boxes.json" if params.get("boxes_json") else None
+        result = service.anonymize_file(
+            src, dst, options, matcher=matcher, boxes_json=boxes_path, progress=on_progress
+        )
+        if should_stop():  # cancelled during the last frames: write nothing
+            raise JobStopped("the job was stopped")
         content_type = "video/mp4" if result.kind == "video" else "image/jpeg"
         info = storage.put_object(
-            out_bucket, out_key, _chunks(dst), content_type=content_type, metadata={JOB_METADATA_KEY: job_id}
+            out_bucket, out_key, _chunks(dst), content_type=content_type, metadata=marker
         )
+        out_boxes = None
+        if boxes_path is not None:
+            out_boxes = boxes_key(out_key)
+            storage.put_object(
+                out_bucket, out_boxes, _chunks(boxes_path), content_type="application/json", metadata=marker
+            )
     return {
         "bucket": out_bucket,
         "key": out_key,
         "size": int(info.size),
+        "boxes_key": out_boxes,
         "kind": result.kind,
         "frames": result.frames,
         "faces": result.faces,
         "spared": result.spared,
+        "fps": round(result.fps, 1),
+        "warning": result.warning,
     }
+
+
+def get_anonymize_job(jobs: Any, job_id: str) -> Job:
+    """The job `job_id` of `JobsService` `jobs`, which must be an anonymization job."""
+    job: Job = jobs.get(job_id)
+    if job.job_type != "anonymize":
+        raise NotFoundError(f"job {job_id!r} is not an anonymization job")
+    return job
+
+
+def open_output(storage: Any, job: Job, which: str = "result") -> tuple[Any, Iterator[bytes]]:
+    """(object info, bytes) of a finished anonymize job's result or boxes JSON (`which="boxes"`)."""
+    if job.job_type != "anonymize":
+        raise NotFoundError(f"job {job.job_id} is not an anonymization job")
+    if job.status != "SUCCEEDED" or not job.output:
+        raise ConflictError(f"job {job.job_id} has no result (status {job.status})")
+    key = job.output["key"] if which == "result" else job.output.get("boxes_key")
+    if not key:
+        raise NotFoundError(f"job {job.job_id} was not asked for boxes (boxes_json)")
+    info, chunks = storage.open_object(job.output["bucket"], key)
+    return info, chunks
 
 
 def _chunks(path: Path, size: int = 1024 * 1024) -> Iterator[bytes]:

@@ -166,6 +166,7 @@ class JobQueue:
         message: str,
         metadata: dict[str, object] | None = None,
         then: Callable[[Session], None] | None = None,
+        output: dict[str, object] | None = None,
     ) -> bool:
         with self.db.session() as s:
             result = s.execute(
@@ -175,6 +176,7 @@ class JobQueue:
                     status="FAILED",
                     status_message=message[:4000],
                     video_metadata=metadata,
+                    output=output,
                     completed_at=datetime.now(UTC),
                     lease_expires=None,
                 )
@@ -185,6 +187,12 @@ class JobQueue:
             if then is not None:
                 then(s)
             return True
+
+    def owns(self, job_id: str, token: str) -> bool:
+        """Whether the holder of `token` may still run the job (False once cancelled or taken over)."""
+        with self.db.session() as s:
+            row = s.execute(select(JobRow.status, JobRow.lease_token).where(JobRow.job_id == job_id)).first()
+        return row is not None and row.status == "IN_PROGRESS" and row.lease_token == token
 
     def release(self, job_id: str, token: str) -> None:
         """Give a claimed job back untouched (worker shutting down): another worker may take it at once."""

@@ -123,6 +123,12 @@ class JobsService:
             raise
         except Exception as exc:  # NoSuchBucket / NoSuchKey / bad names: all mean "unusable S3 object"
             raise InvalidObjectError(f"Unable to get object metadata from S3: {bucket}/{key}") from exc
+        self.check_params(job_type, params)
+        if topic_arn is not None and not self.events.topic_exists(topic_arn):
+            raise InvalidParameterError(f"SNS topic does not exist: {topic_arn}")
+
+    def check_params(self, job_type: str, params: dict[str, Any]) -> None:
+        """Validate a job's parameters alone (callers check them before storing a large upload)."""
         if job_type == "face-search":
             collection_id = params.get("collection_id")
             if not isinstance(collection_id, str) or not collection_id:
@@ -137,8 +143,8 @@ class JobsService:
             from videolens.services.jobs.anonymize_job import check_anonymize_params
 
             check_anonymize_params(params)
-        if topic_arn is not None and not self.events.topic_exists(topic_arn):
-            raise InvalidParameterError(f"SNS topic does not exist: {topic_arn}")
+            if params.get("spare_collection"):
+                self.faces.describe_collection(str(params["spare_collection"]))  # NotFoundError when missing
 
     # ---------------------------------------------------------------- read
     def get(self, job_id: str) -> Job:

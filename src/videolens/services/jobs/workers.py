@@ -11,12 +11,15 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from videolens.runtime.settings import Settings
+from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.errors import VideolensError
+from videolens.services.jobs.anonymize_job import run_anonymize
 from videolens.services.jobs.face_pipeline import AnalysisOutput, FaceVideoAnalyzer, JobStopped
 from videolens.services.jobs.queue import JobQueue
 from videolens.services.jobs.service import JobsService
@@ -24,6 +27,8 @@ from videolens.services.jobs.service import JobsService
 log = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0
+#: how often a running job looks at the store for a cancel (cheap enough per frame batch, fast to react)
+CANCEL_POLL_S = 0.5
 
 
 class _Lease:
@@ -36,6 +41,7 @@ class _Lease:
         self.interval_s = interval_s
         self.progress: float | None = None
         self.lost = threading.Event()
+        self._checked_at = time.monotonic()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:8]}", daemon=True)
 
@@ -46,6 +52,20 @@ class _Lease:
     def __exit__(self, *_exc: object) -> None:
         self._done.set()
         self._thread.join(timeout=10)
+
+    def cancelled(self) -> bool:
+        """True once the job was cancelled (or taken from us); asks the store at most every CANCEL_POLL_S."""
+        if self.lost.is_set():
+            return True
+        now = time.monotonic()
+        if now - self._checked_at >= CANCEL_POLL_S:
+            self._checked_at = now
+            try:
+                if not self.queue.owns(self.job_id, self.token):
+                    self.lost.set()
+            except Exception:  # the heartbeat will tell; a failed look must not fail the job
+                log.exception("checking job %s for a cancel failed", self.job_id)
+        return self.lost.is_set()
 
     def _run(self) -> None:
         while not self._done.wait(self.interval_s):
@@ -65,14 +85,14 @@ class JobWorkers:
         settings: Settings,
         jobs: JobsService,
         models: Any,
-        anonymizer: Any = None,
+        anonymizer: AnonymizeService,
         heartbeat_s: float | None = None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
         self.models = models
-        self._anonymizer = anonymizer
-        self._anonymizer_lock = threading.Lock()
+        #: the container's one anonymize service (its models load once per process)
+        self.anonymizer = anonymizer
         self.queue = JobQueue(jobs.db, settings.job_lease_seconds)
         self.heartbeat_s = heartbeat_s or max(0.2, settings.job_lease_seconds / 4)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -119,7 +139,7 @@ class JobWorkers:
                 lease.progress = percent
 
             def should_stop() -> bool:
-                return lease.lost.is_set() or self._stop.is_set()
+                return self._stop.is_set() or lease.cancelled()
 
             try:
                 entries, metadata, output = self._execute(job_id, progress, should_stop)
@@ -129,19 +149,21 @@ class JobWorkers:
                 log.info("job %s stopped before the end", job_id)
                 return
             except VideolensError as exc:
-                self._finish_failed(job_id, token, exc.message)
+                self._finish_failed(job_id, token, exc.message, exc.code)
                 return
             except Exception as exc:  # any bug or media surprise fails this job, not the worker
                 log.exception("job %s failed", job_id)
-                self._finish_failed(job_id, token, f"{type(exc).__name__}: {exc}")
+                self._finish_failed(job_id, token, f"{type(exc).__name__}: {exc}", "internal-error")
                 return
         announce: list[Any] = []
         if self.queue.succeed(job_id, token, entries, metadata, output, self._notify_in(job_id, announce)):
             self._announce(announce)
 
-    def _finish_failed(self, job_id: str, token: str, message: str) -> None:
+    def _finish_failed(self, job_id: str, token: str, message: str, code: str) -> None:
         announce: list[Any] = []
-        if self.queue.fail(job_id, token, message, then=self._notify_in(job_id, announce)):
+        # the error's stable code goes to the job's output (the native API shows it as `error_code`)
+        output: dict[str, object] = {"error_code": code}
+        if self.queue.fail(job_id, token, message, output=output, then=self._notify_in(job_id, announce)):
             self._announce(announce)
 
     def _notify_in(self, job_id: str, announce: list[Any]) -> Any:
@@ -160,10 +182,8 @@ class JobWorkers:
         job = self.jobs.get(job_id)
         storage = self.jobs.storage
         if job.job_type == "anonymize":
-            from videolens.services.jobs.anonymize_job import run_anonymize
-
             output = run_anonymize(
-                self._anonymize_service(),
+                self.anonymizer,
                 storage,
                 self.jobs.faces,
                 job.job_id,
@@ -172,6 +192,7 @@ class JobWorkers:
                 job.params,
                 Path(self.settings.data_dir) / "tmp",
                 progress,
+                should_stop,
             )
             return [], None, output
         analyzer = FaceVideoAnalyzer(
@@ -193,11 +214,3 @@ class JobWorkers:
                 result = analyzer.detect(path, attributes, progress, should_stop, job.key)
         summary = {"frames": result.frames, "tracks": result.tracks, "persons": result.persons}
         return result.entries, result.metadata.to_dict(), summary
-
-    def _anonymize_service(self) -> Any:
-        with self._anonymizer_lock:
-            if self._anonymizer is None:
-                from videolens.services.anonymize.service import AnonymizeService
-
-                self._anonymizer = AnonymizeService()
-            return self._anonymizer
