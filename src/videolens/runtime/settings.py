@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     #: run the face detector on every Nth frame of a video job (1 = every frame; tracking links them)
     job_detect_every: int = Field(default=1, ge=1)
 
+    #: a stream pull whose process stopped renewing for this long is taken over by another process
+    stream_pull_lease_seconds: float = Field(default=30.0, gt=0)
+
     # events (topics, subscriptions)
     #: first retry delay of a failed webhook / MQTT delivery; doubles per attempt
     event_retry_base_seconds: float = Field(default=1.0, gt=0)

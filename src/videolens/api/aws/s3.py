@@ -29,7 +29,6 @@ from videolens.services.storage.errors import (
     PreconditionFailedError,
 )
 from videolens.services.storage.models import ObjectInfo
-from videolens.services.storage.ranges import parse_range
 
 #: flexible-checksum header → output member
 _CHECKSUM_MEMBERS = {
@@ -116,13 +115,12 @@ def _object_headers(info: ObjectInfo) -> dict[str, Any]:
 
 
 def get_object(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-    storage = ctx.container.storage
-    head: ObjectInfo = storage.head_object(p["Bucket"], p["Key"], p.get("IfMatch"))
-    byte_range = parse_range(p.get("Range"), head.size)
-    start, end = byte_range if byte_range else (0, head.size)
-    info, chunks = storage.open_object(p["Bucket"], p["Key"], start, end, p.get("IfMatch"))
+    info, byte_range, chunks = ctx.container.storage.read_object(
+        p["Bucket"], p["Key"], p.get("Range"), p.get("IfMatch")
+    )
     out = _object_headers(info)
     if byte_range is not None:
+        start, end = byte_range
         ctx.status = 206
         out["ContentRange"] = f"bytes {start}-{end - 1}/{info.size}"
         out["ContentLength"] = end - start

@@ -134,7 +134,10 @@ async def create_job(request: Request, container: ContainerDep) -> JobOut:
     """Anonymize an uploaded `file` (multipart, options as form fields) or a stored `bucket` + `key`
     (form fields or a JSON object)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # malformed JSON or bad UTF-8: a 400, not a 500
+            raise InvalidParameterError("the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise InvalidParameterError("the JSON body must be an object")
         return await _submit(container, _parse(body), None)

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from videolens.api.deps import ContainerDep
 from videolens.services.storage.models import Bucket, ObjectInfo
-from videolens.services.storage.ranges import parse_range
 
 router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
 
@@ -112,10 +111,10 @@ async def put_object(bucket: str, key: str, request: Request, c: ContainerDep) -
 @router.get("/{bucket}/objects/{key:path}", response_class=StreamingResponse)
 def get_object(bucket: str, key: str, request: Request, c: ContainerDep) -> Response:
     """Download an object (`Range: bytes=a-b` answers 206 with that slice)."""
-    head = c.storage.head_object(bucket, key, request.headers.get("if-match"))
-    byte_range = parse_range(request.headers.get("range"), head.size)
-    start, end = byte_range if byte_range else (0, head.size)
-    info, chunks = c.storage.open_object(bucket, key, start, end)
+    info, byte_range, chunks = c.storage.read_object(
+        bucket, key, request.headers.get("range"), request.headers.get("if-match")
+    )
+    start, end = byte_range if byte_range else (0, info.size)
     headers = _object_headers(info)
     headers["Content-Length"] = str(end - start)
     status = 200

@@ -220,12 +220,13 @@ def pull_doc(status: Any) -> dict[str, Any]:
         "fragments": status.fragments,
         "reconnects": status.reconnects,
         "last_error": status.last_error,
+        "owner": status.owner,
     }
 
 
 @router.put("/streams/{name}/pull")
 def start_pull(name: str, body: PullRequest, c: ContainerDep) -> dict[str, Any]:
-    """Pull a camera into the stream (reconnects with back-off until deleted)."""
+    """Attach a camera to the stream: stored, pulled by one server at a time, reconnects until deleted."""
     c.streams.describe_stream(name)
     return pull_doc(c.streams.pulls.add(name, body.url, listen=body.listen))
 

@@ -51,6 +51,7 @@ from videolens.services.storage.errors import (
 )
 from videolens.services.storage.models import Bucket, MultipartUpload, ObjectInfo, ObjectListing, PartInfo
 from videolens.services.storage.names import check_bucket_name, check_key
+from videolens.services.storage.ranges import parse_range
 
 log = logging.getLogger(__name__)
 
@@ -234,36 +235,42 @@ class StorageService:
                 log.exception("object-created hook failed for %s/%s", info.bucket, info.key)
 
     def head_object(self, bucket: str, key: str, if_match: str | None = None) -> ObjectInfo:
-        with self.db.session() as s:
-            self._bucket(s, bucket)
-            row = s.get(ObjectRow, (bucket, key))
-            if row is None:
-                raise NoSuchKeyError(f"The specified key does not exist: {key!r}")
-            info = _info(row)
-        if (
-            if_match is not None
-            and if_match.strip() not in ("*", info.etag)
-            and f'"{if_match.strip()}"' != info.etag
-        ):
-            raise PreconditionFailedError("At least one of the pre-conditions you specified did not hold")
+        info, _ = self._locate(bucket, key, if_match)
         return info
 
     def open_object(
         self, bucket: str, key: str, start: int = 0, end: int | None = None, if_match: str | None = None
     ) -> tuple[ObjectInfo, Iterator[bytes]]:
         """Object info and an iterator over bytes [start, end) (whole object by default)."""
+        info, blob_key = self._locate(bucket, key, if_match)
+        stop = info.size if end is None else min(end, info.size)
+        # opening now pins the bytes: an overwrite deletes the old blob, but an open file stays readable
+        return info, _read_handle(self.blobs.open(blob_key), start, stop)
+
+    def read_object(
+        self, bucket: str, key: str, range_header: str | None = None, if_match: str | None = None
+    ) -> tuple[ObjectInfo, tuple[int, int] | None, Iterator[bytes]]:
+        """A GET of either front door: info, the [start, end) a `Range` header selects (None: the whole
+        object) and those bytes, all of one version of the object (one lookup, no race with a PUT)."""
+        info, blob_key = self._locate(bucket, key, if_match)
+        byte_range = parse_range(range_header, info.size)
+        start, stop = byte_range if byte_range else (0, info.size)
+        return info, byte_range, _read_handle(self.blobs.open(blob_key), start, stop)
+
+    def _locate(self, bucket: str, key: str, if_match: str | None) -> tuple[ObjectInfo, str]:
         with self.db.session() as s:
             self._bucket(s, bucket)
             row = s.get(ObjectRow, (bucket, key))
             if row is None:
                 raise NoSuchKeyError(f"The specified key does not exist: {key!r}")
             info, blob_key = _info(row), row.blob_key
-        if if_match is not None:
-            self.head_object(bucket, key, if_match)
-        stop = info.size if end is None else min(end, info.size)
-        # opening now pins the bytes: an overwrite deletes the old blob, but an open file stays readable
-        handle = self.blobs.open(blob_key)
-        return info, _read_handle(handle, start, stop)
+        if (
+            if_match is not None
+            and if_match.strip() not in ("*", info.etag)
+            and f'"{if_match.strip()}"' != info.etag
+        ):
+            raise PreconditionFailedError("At least one of the pre-conditions you specified did not hold")
+        return info, blob_key
 
     def delete_object(self, bucket: str, key: str) -> None:
         with self.db.session() as s:

@@ -1,17 +1,17 @@
-"""Pull sources: read a camera URL (RTSP, RTMP, HTTP, file) with PyAV, ingest it, reconnect with back-off."""
+"""One pull source: read a camera URL (RTSP, RTMP, file) with PyAV, ingest it, reconnect with back-off."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import av
 
-from videolens.services.errors import AlreadyExistsError, NotFoundError
 from videolens.services.streams.ingest import IngestSession
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class PullStatus:
     reconnects: int = 0
     last_error: str | None = None
     errors: list[str] = field(default_factory=list)
+    #: the process holding the pull's lease (None: nobody, it waits to be taken over)
+    owner: str | None = None
 
 
 class _SessionSink:
@@ -57,11 +59,19 @@ class PullSource:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 10.0,
         listen: bool = False,
+        keep_lease: Callable[[], bool] | None = None,
+        renew_every_s: float = 10.0,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self.open_session = open_session
         self.status = PullStatus(stream, url, listen=listen)
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        # the pull's own thread renews its lease, so a wedged pull loses it and another process takes over
+        self.keep_lease = keep_lease
+        self.renew_every_s = renew_every_s
+        self.on_lost = on_lost
+        self._next_renew = time.monotonic() + renew_every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"pull-{stream}", daemon=True)
 
@@ -70,12 +80,40 @@ class PullSource:
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
         self.status.state = "stopped"
+
+    def _lease_held(self) -> bool:
+        """Renew the lease when due; False (and the pull stops) once the row is gone or taken over."""
+        if self.keep_lease is None or time.monotonic() < self._next_renew:
+            return True
+        try:
+            held = self.keep_lease()
+        except Exception as exc:  # noqa: BLE001 - store unreachable: keep pulling, try again soon
+            self._error(exc)
+            held = True
+        self._next_renew = time.monotonic() + self.renew_every_s
+        if not held:
+            log.info("pull %s of %s: lease lost, stopping", self.status.url, self.status.stream)
+            self._stop.set()
+            self.status.state = "stopped"
+            if self.on_lost is not None:
+                self.on_lost()
+        return held
+
+    def _pause(self, seconds: float) -> None:
+        """The back-off wait, renewing the lease meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and self._lease_held():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(min(left, self.renew_every_s))
 
     def _run(self) -> None:
         delay = self.backoff_initial_s
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._lease_held():
             try:
                 stored = self._pull_once()
             except (av.error.ExitError, TimeoutError) as exc:
@@ -92,7 +130,7 @@ class PullSource:
             delay = self.backoff_initial_s if stored else min(delay * 2, self.backoff_max_s)
             self.status.state = "waiting"
             self.status.reconnects += 1
-            self._stop.wait(delay)
+            self._pause(delay)
 
     def _error(self, exc: Exception) -> None:
         self.status.last_error = f"{type(exc).__name__}: {exc}"
@@ -119,7 +157,7 @@ class PullSource:
             origin: dict[int, int] = {}
             try:
                 for packet in source.demux(*[source.streams[i] for i in mapping]):
-                    if self._stop.is_set() or session.failed:
+                    if self._stop.is_set() or session.failed or not self._lease_held():
                         break
                     if packet.dts is None or packet.size == 0:
                         continue
@@ -138,51 +176,3 @@ class PullSource:
             if self.status.state == "connected":
                 self.status.state = "waiting"
             return len(session.persisted)
-
-
-class PullManager:
-    """The pull sources of this process (a BackgroundTask: stop() ends them all)."""
-
-    def __init__(self, open_session: Callable[[str], Any]) -> None:
-        self.open_session = open_session
-        self._sources: dict[str, PullSource] = {}
-        self._lock = threading.Lock()
-
-    def add(self, stream: str, url: str, **options: Any) -> PullStatus:
-        with self._lock:
-            if stream in self._sources:
-                raise AlreadyExistsError(
-                    f"stream {stream} is already pulled from {self._sources[stream].status.url}"
-                )
-            source = PullSource(lambda: self.open_session(stream), stream, url, **options)
-            self._sources[stream] = source
-        source.start()
-        return source.status
-
-    def remove(self, stream: str) -> None:
-        with self._lock:
-            source = self._sources.pop(stream, None)
-        if source is None:
-            raise NotFoundError(f"stream {stream} is not pulled")
-        source.stop()
-
-    def get(self, stream: str) -> PullStatus:
-        with self._lock:
-            source = self._sources.get(stream)
-        if source is None:
-            raise NotFoundError(f"stream {stream} is not pulled")
-        return source.status
-
-    def list(self) -> list[PullStatus]:
-        with self._lock:
-            return [s.status for s in self._sources.values()]
-
-    def start(self) -> None:
-        """Nothing to do: sources start when added."""
-
-    def stop(self) -> None:
-        with self._lock:
-            sources = list(self._sources.values())
-            self._sources.clear()
-        for source in sources:
-            source.stop()

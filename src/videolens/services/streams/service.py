@@ -28,7 +28,7 @@ from videolens.services.streams.fragments import FragmentIndex, TimeKind
 from videolens.services.streams.hls_sessions import HlsSession, HlsTokens
 from videolens.services.streams.ingest import IngestLimits, IngestSession, TimecodeType
 from videolens.services.streams.models import FragmentInfo, StreamInfo
-from videolens.services.streams.pull import PullManager
+from videolens.services.streams.pull_manager import PullManager
 from videolens.services.streams.reading import StartSelector, media_document, start_seq, tail
 
 #: GetClip limits (KVS: first 100 MB or 200 fragments of the range)
@@ -65,7 +65,12 @@ class StreamsService:
         self.max_idle_s = max_idle_s
         self._changed = threading.Condition()
         self._active: dict[int, int] = {}
-        self.pulls = PullManager(lambda stream: self.ingest(name=stream))
+        self.pulls = PullManager(
+            lambda stream: self.ingest(name=stream),
+            db,
+            lambda stream: self.catalog.row_id(stream)[0],
+            lease_seconds=settings.stream_pull_lease_seconds,
+        )
 
     # -- control plane (thin pass-through to the catalog) -------------------------------------------
 
@@ -77,6 +82,8 @@ class StreamsService:
 
     def delete_stream(self, arn: str, current_version: str | None = None) -> None:
         self.catalog.delete(arn, current_version)
+        # its attached pull source went with it (ON DELETE CASCADE): stop it now if it runs here
+        self.pulls.drop_local(identifiers.name_from_arn(arn))
         self._notify()
 
     # -- ingest -------------------------------------------------------------------------------------

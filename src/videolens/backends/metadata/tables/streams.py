@@ -1,8 +1,10 @@
-"""Tables of the streams capability: video streams and their time-indexed fragments."""
+"""Tables of the streams capability: video streams, their time-indexed fragments and attached pull sources."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from videolens.backends.metadata.base import Base
@@ -53,3 +55,25 @@ class VideoFragmentRow(Base):
 Index("ix_video_fragments_stream_seq", VideoFragmentRow.stream_id, VideoFragmentRow.seq, unique=True)
 Index("ix_video_fragments_stream_producer", VideoFragmentRow.stream_id, VideoFragmentRow.producer_ts)
 Index("ix_video_fragments_stream_server", VideoFragmentRow.stream_id, VideoFragmentRow.server_ts)
+
+
+class StreamPullSourceRow(Base):
+    """A camera URL attached to a stream; one process at a time pulls it, under a lease."""
+
+    __tablename__ = "stream_pull_sources"
+
+    stream_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("video_streams.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    listen: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: PullSource keyword options (back-off bounds)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    #: the process pulling it now (None: free); the token fences a holder that was taken over
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
+
+
+Index("ix_stream_pull_sources_lease", StreamPullSourceRow.lease_expires_at)
