@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.resources
 import math
 import os
@@ -37,6 +38,13 @@ def _load_dynamic_model() -> bytes:
                     dim.dim_param = new_dim  # setting the param clears the fixed dim_value (proto oneof)
                 else:
                     dim.dim_value = new_dim
+    # The exporter also listed every weight as a graph input, which makes the weights overridable at run
+    # time and so stops onnxruntime from folding batch norms into the convolutions: dropping them from the
+    # inputs gives identical outputs (max difference ~5e-6) at ~1.7x the speed.
+    weights = {init.name for init in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
     return bytes(model.SerializeToString())
 
 
@@ -78,7 +86,7 @@ class FaceDetector:
         self.min_face_size = min_face_size
         self.max_input_side = max_input_side
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # the model carries unused BN initializers that ORT warns about
+        options.log_severity_level = 3
         options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
         options.inter_op_num_threads = 1
         # Idle ORT threads spin by default; on a busy machine (other workers, other requests) that
@@ -89,6 +97,12 @@ class FaceDetector:
         available = [p for p in ort.get_available_providers() if p != "AzureExecutionProvider"]
         chosen = [p for p in (providers or available) if p in available] or ["CPUExecutionProvider"]
         self._session = ort.InferenceSession(_load_dynamic_model(), sess_options=options, providers=chosen)
+
+    def with_max_input_side(self, max_input_side: int) -> FaceDetector:
+        """A detector that shares this one's ONNX session (the costly part) but downsizes to another side."""
+        clone = copy.copy(self)
+        clone.max_input_side = max_input_side
+        return clone
 
     @property
     def providers(self) -> list[str]:
