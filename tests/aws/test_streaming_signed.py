@@ -64,6 +64,13 @@ def test_a_wrong_chunk_signature_is_rejected() -> None:
     assert exc.value.code == "SignatureDoesNotMatch"
 
 
+def test_a_negative_chunk_size_is_rejected_not_spun_on() -> None:
+    pieces = iter([b"-1;chunk-signature=x\r\nabc\r\n0\r\n\r\n"])
+    with pytest.raises(AwsError) as exc:
+        b"".join(decode_aws_chunked(lambda: next(pieces, b""), {}))
+    assert exc.value.code == "IncompleteBody"
+
+
 class _StreamingSigV4(S3SigV4Auth):
     def payload(self, request: AWSRequest) -> str:
         return "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"

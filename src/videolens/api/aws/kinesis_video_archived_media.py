@@ -8,7 +8,7 @@ from typing import Any
 from videolens.api.aws.kinesisvideo import KVS_ERRORS
 from videolens.api.aws.registry import AwsContext, AwsService
 from videolens.api.rest.streams import hls_master_url
-from videolens.services.errors import InvalidMediaError
+from videolens.services.errors import InvalidMediaError, InvalidParameterError
 from videolens.services.streams.errors import MissingCodecPrivateDataError, UnsupportedMediaTypeError
 
 
@@ -88,8 +88,16 @@ def get_hls_streaming_session_url(ctx: AwsContext, p: dict[str, Any]) -> dict[st
     return {"HLSStreamingSessionURL": hls_master_url(str(base).rstrip("/"), token)}
 
 
+def _jpeg_quality(config: dict[str, str]) -> int:
+    # the model types the map's values as free strings: "abc" must be a 400, not an internal error
+    raw = config.get("JPEGQuality", "80")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise InvalidParameterError(f"FormatConfig JPEGQuality must be an integer from 1 to 100, got {raw!r}")
+    return int(raw)
+
+
 def get_images(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-    quality = int((p.get("FormatConfig") or {}).get("JPEGQuality", "80"))
+    quality = _jpeg_quality(p.get("FormatConfig") or {})
     images, token = ctx.container.streams.images(
         name=p.get("StreamName"),
         arn=p.get("StreamARN"),

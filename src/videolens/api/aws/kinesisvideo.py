@@ -11,7 +11,6 @@ from videolens.services.errors import (
     InvalidParameterError,
     NotFoundError,
 )
-from videolens.services.streams import identifiers
 from videolens.services.streams.errors import NoDataRetentionError, VersionMismatchError
 from videolens.services.streams.models import StreamInfo
 
@@ -65,14 +64,14 @@ def describe_stream(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
 
 def list_streams(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     condition = p.get("StreamNameCondition") or {}
-    token = p.get("NextToken")
-    after = identifiers.decode_token(token) if token else 0
-    streams, more = ctx.container.streams.catalog.list(
-        prefix=condition.get("ComparisonValue"), max_results=p.get("MaxResults", 10000), after_id=after
+    streams, token = ctx.container.streams.catalog.list_page(
+        prefix=condition.get("ComparisonValue"),
+        max_results=p.get("MaxResults", 10000),
+        next_token=p.get("NextToken"),
     )
     out: dict[str, Any] = {"StreamInfoList": [stream_info(s) for s in streams]}
-    if more is not None:
-        out["NextToken"] = identifiers.encode_token(more)
+    if token is not None:
+        out["NextToken"] = token
     return out
 
 

@@ -19,6 +19,7 @@ from videolens.api.aws.errors import AwsError
 from videolens.api.aws.sigv4 import EMPTY_SHA256
 
 Pull = Callable[[], bytes]  # next raw chunk of the HTTP body, b"" at the end
+MAX_TRAILERS = 32
 
 
 class _Hasher(Protocol):
@@ -112,6 +113,8 @@ def decode_aws_chunked(
             size = int(size_text.strip(), 16)
         except ValueError as exc:
             raise AwsError("IncompleteBody", "Malformed aws-chunked chunk header") from exc
+        if size < 0:  # int() takes "-1": a negative size would spin read_upto forever
+            raise AwsError("IncompleteBody", "Malformed aws-chunked chunk header")
         chunk_sig = ext.partition("chunk-signature=")[2].strip() if ext else ""
         digest = hashlib.sha256() if signing else None
         left = size
@@ -133,6 +136,8 @@ def decode_aws_chunked(
                     return
                 name, _, value = line.partition(":")
                 trailers[name.strip().lower()] = value.strip()
+                if len(trailers) > MAX_TRAILERS:  # trailer bytes count against no size limit
+                    raise AwsError("IncompleteBody", "Too many trailing headers in aws-chunked body")
         if src.readline() != b"":
             raise AwsError("IncompleteBody", "Malformed aws-chunked chunk terminator")
 

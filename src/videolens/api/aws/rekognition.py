@@ -37,18 +37,10 @@ def _image(ctx: AwsContext, image: dict[str, Any]) -> bytes:
     s3 = image.get("S3Object")
     if not s3 or not s3.get("Bucket") or not s3.get("Name"):
         raise InvalidParameterError("Image must contain Bytes or an S3Object with Bucket and Name")
-    storage = ctx.container.storage
-    try:
-        size = storage.head_object(s3["Bucket"], s3["Name"]).size
-    except (NotFoundError, InvalidParameterError) as exc:
-        raise InvalidObjectError(
-            "Unable to get object metadata from S3. Check object key, region and/or access "
-            f"permissions: {exc.message}"
-        ) from exc
-    if size > MAX_S3_IMAGE:
-        raise ImageTooLargeError(f"Image size is too large ({size} bytes; the limit is {MAX_S3_IMAGE})")
-    data = storage.get_object_bytes(s3["Bucket"], s3["Name"], MAX_S3_IMAGE)
-    return data
+    stored: bytes = ctx.container.storage.get_object_bytes(
+        s3["Bucket"], s3["Name"], MAX_S3_IMAGE, too_large=ImageTooLargeError
+    )
+    return stored
 
 
 def _prevalidate(op: str, params: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from videolens.api.aws.errors import AwsError
@@ -138,6 +138,22 @@ def delete_object(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _contents(
+    objects: list[ObjectInfo], key_text: Callable[[str], str | None]
+) -> list[dict[str, Any]] | None:
+    """The `Contents` of both ListObjects versions (None when empty, so the element is left out)."""
+    return [
+        {
+            "Key": key_text(o.key),
+            "LastModified": o.last_modified,
+            "ETag": o.etag,
+            "Size": o.size,
+            "StorageClass": "STANDARD",
+        }
+        for o in objects
+    ] or None
+
+
 def list_objects_v2(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     max_keys = p.get("MaxKeys", 1000)
     listing = ctx.container.storage.list_objects(
@@ -161,17 +177,7 @@ def list_objects_v2(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         "MaxKeys": max_keys,
         "KeyCount": len(listing.objects) + len(listing.common_prefixes),
         "IsTruncated": listing.is_truncated,
-        "Contents": [
-            {
-                "Key": enc(o.key),
-                "LastModified": o.last_modified,
-                "ETag": o.etag,
-                "Size": o.size,
-                "StorageClass": "STANDARD",
-            }
-            for o in listing.objects
-        ]
-        or None,
+        "Contents": _contents(listing.objects, enc),
         "CommonPrefixes": [{"Prefix": enc(cp)} for cp in listing.common_prefixes] or None,
         "ContinuationToken": p.get("ContinuationToken"),
         "NextContinuationToken": listing.next_token,
@@ -199,17 +205,7 @@ def list_objects(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
         "MaxKeys": max_keys,
         "IsTruncated": listing.is_truncated,
         "NextMarker": last if listing.is_truncated else None,
-        "Contents": [
-            {
-                "Key": o.key,
-                "LastModified": o.last_modified,
-                "ETag": o.etag,
-                "Size": o.size,
-                "StorageClass": "STANDARD",
-            }
-            for o in listing.objects
-        ]
-        or None,
+        "Contents": _contents(listing.objects, lambda key: key),
         "CommonPrefixes": [{"Prefix": cp} for cp in listing.common_prefixes] or None,
     }
 

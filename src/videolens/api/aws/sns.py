@@ -38,14 +38,14 @@ def list_topics(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
 def get_topic_attributes(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     events = _events(ctx)
     topic = events.get_topic(p["TopicArn"])
-    subs, _ = events.list_subscriptions(topic.topic_arn, page=10_000)
+    confirmed, pending = events.subscription_counts(topic.topic_arn)
     attributes = {
         **topic.attributes,
         "TopicArn": topic.topic_arn,
         "Owner": ctx.account_id,
         "DisplayName": topic.attributes.get("DisplayName", ""),
-        "SubscriptionsConfirmed": str(sum(s.confirmed for s in subs)),
-        "SubscriptionsPending": str(sum(not s.confirmed for s in subs)),
+        "SubscriptionsConfirmed": str(confirmed),
+        "SubscriptionsPending": str(pending),
         "SubscriptionsDeleted": "0",
     }
     return {"Attributes": attributes}

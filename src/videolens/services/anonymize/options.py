@@ -67,20 +67,21 @@ class AnonymizeOptions:
 
 def parse_detect_every(value: str | int) -> DetectEvery:
     """'auto' or a positive integer, as typed on a command line or in a form field."""
-    if isinstance(value, int):
-        return value
-    text = value.strip().lower()
-    if text == "auto":
-        return "auto"
-    try:
-        number = int(text)
-    except ValueError:
-        raise InvalidParameterError(
-            f"detect every must be 'auto' or an integer >= 1, got {value!r}"
-        ) from None
-    if number < 1:
-        raise InvalidParameterError(f"detect every must be 'auto' or an integer >= 1, got {value!r}")
-    return number
+    problem = f"detect every must be 'auto' or an integer >= 1, got {value!r}"
+    # JSON job parameters may carry anything here (a list, a bool), not only a str or an int
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidParameterError(problem)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "auto":
+            return "auto"
+        try:
+            value = int(text)
+        except ValueError:
+            raise InvalidParameterError(problem) from None
+    if value < 1:
+        raise InvalidParameterError(problem)
+    return value
 
 
 def parse_color(value: str) -> tuple[int, int, int]:

@@ -141,7 +141,7 @@ class AnonymizePipeline:
             cut = out[-1].index + 1
             self.tracker.forget_before(cut)
             if self.spare is not None:
-                self.spare.forget_before(cut)
+                self.spare.forget_before(cut, self.tracker.tracks.keys())
         return out
 
     def _redact(self, frame: Frame) -> None:

@@ -62,19 +62,19 @@ class AnonymizeService:
     """Hides faces in videos and images; models are loaded once and shared by every call."""
 
     def __init__(self, embedder_factory: Callable[[], FaceEmbedder] | None = None) -> None:
-        self._detectors: dict[int, FaceDetector] = {}
+        self._detector: FaceDetector | None = None
         self._embedder: FaceEmbedder | None = None
         # the server passes its shared model registry's embedder; alone we load our own
         self._embedder_factory = embedder_factory or FaceEmbedder
         self._lock = threading.Lock()
 
     def detector(self, max_side: int) -> FaceDetector:
+        # one ONNX session for every detection size: the size is user input (a job parameter), and a
+        # session per distinct value would grow the process without bound
         with self._lock:
-            if max_side not in self._detectors:
-                self._detectors[max_side] = FaceDetector(
-                    threshold=0.2, min_face_size=6, max_input_side=max_side
-                )
-            return self._detectors[max_side]
+            if self._detector is None:
+                self._detector = FaceDetector(threshold=0.2, min_face_size=6)
+            return self._detector.with_max_input_side(max_side)
 
     def embedder(self) -> FaceEmbedder:
         with self._lock:

@@ -8,7 +8,7 @@ person); a track that does not match is given a few more good keyframes and then
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -100,7 +100,13 @@ class SpareDecider:
             return False
         return all(ident.keyframes.get(k, False) for k in sources)
 
-    def forget_before(self, frame_index: int) -> None:
+    def forget_before(self, frame_index: int, live_tracks: Collection[int] | None = None) -> None:
+        """Drop keyframes older than `frame_index`, and the tracks not in `live_tracks` (those the
+        tracker dropped produce no more boxes): a long video must not pay per frame for every track
+        it ever saw."""
+        if live_tracks is not None:
+            for track_id in [t for t in self.tracks if t not in live_tracks]:
+                del self.tracks[track_id]
         for ident in self.tracks.values():
             old = [k for k in ident.keyframes if k < frame_index]
             # keep the latest old keyframe: it still brackets frames after the cut

@@ -122,6 +122,9 @@ class DeliveryDispatcher:
             error = f"{type(exc).__name__}: {exc}"
         except _BadStatus as exc:
             error = str(exc)
+        except Exception as exc:  # anything else (httpx.InvalidURL) fails this delivery, not the dispatcher
+            log.exception("delivery %s to %s failed unexpectedly", row.delivery_id, row.endpoint)
+            error = f"{type(exc).__name__}: {exc}"
         self._record(row, error)
 
     def _post(self, row: DeliveryRow) -> None:

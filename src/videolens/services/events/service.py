@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 TOPIC_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 PAGE = 100
 MAX_MESSAGE_BYTES = 256 * 1024
+MAX_DELIVERY_PAGE = 1000
 
 
 class EventsService:
@@ -196,6 +197,19 @@ class EventsService:
         more = len(rows) > page
         return subs, (encode_token("subscriptions", {"o": offset + page}) if more else None)
 
+    def subscription_counts(self, topic_arn: str) -> tuple[int, int]:
+        """(confirmed, pending) subscriptions of a topic, counted by the database."""
+        with self.db.session() as s:
+            self._topic_row(s, topic_arn)
+            counts = dict(
+                s.execute(
+                    select(SubscriptionRow.confirmed, func.count())
+                    .where(SubscriptionRow.topic_arn == topic_arn)
+                    .group_by(SubscriptionRow.confirmed)
+                ).all()
+            )
+        return int(counts.get(True, 0)), int(counts.get(False, 0))
+
     # ---------------------------------------------------------------- in-process subscribers
     def subscribe_local(self, topic_arn: str, callback: LocalCallback) -> Any:
         """Call `callback(LocalMessage)` for every message published to the topic; returns unsubscribe()."""
@@ -313,6 +327,8 @@ class EventsService:
 
     # ---------------------------------------------------------------- outbox views
     def deliveries(self, status: str | None = None, limit: int = 100) -> list[Delivery]:
+        if not 1 <= limit <= MAX_DELIVERY_PAGE:  # a negative LIMIT would mean "everything" to SQLite
+            raise InvalidParameterError(f"limit must be between 1 and {MAX_DELIVERY_PAGE}")
         with self.db.session() as s:
             q = select(DeliveryRow).order_by(DeliveryRow.delivery_id.desc()).limit(limit)
             if status is not None:
@@ -325,7 +341,8 @@ class EventsService:
     def redrive(self, delivery_id: int) -> None:
         """Put a dead letter back in the queue for a fresh round of attempts."""
         with self.db.session() as s:
-            row = s.get(DeliveryRow, delivery_id)
+            # an id past the 64-bit range would overflow the database driver: it cannot exist anyway
+            row = s.get(DeliveryRow, delivery_id) if 0 < delivery_id < 2**63 else None
             if row is None or row.status != "dead":
                 raise NotFoundError(f"no dead letter {delivery_id}")
             row.status, row.attempts, row.next_attempt_at, row.claimed_until = "pending", 0, time.time(), None
@@ -356,7 +373,11 @@ class EventsService:
 
 
 def _check_endpoint(protocol: str, endpoint: str) -> None:
-    parsed = urllib.parse.urlsplit(endpoint or "")
+    try:
+        parsed = urllib.parse.urlsplit(endpoint or "")
+        parsed.port  # noqa: B018 - raises on a port that is not a number within 0..65535
+    except ValueError as exc:  # e.g. "http://[::1/x" (unbalanced IPv6 bracket)
+        raise InvalidParameterError(f"Invalid parameter: Endpoint is not a valid URL: {exc}") from None
     if protocol in ("http", "https"):
         if parsed.scheme != protocol or not parsed.netloc:
             raise InvalidParameterError(f"Invalid parameter: Endpoint must be a {protocol}:// URL")

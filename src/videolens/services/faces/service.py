@@ -232,6 +232,16 @@ class FacesService:
         self, collection_id: str, embedding: np.ndarray, max_faces: int = 80, threshold: float | None = None
     ) -> list[FaceMatch]:
         """Nearest stored faces of one descriptor, most similar first, at or above `threshold`."""
+        return self.search_embeddings(collection_id, [embedding], max_faces, threshold)[0]
+
+    def search_embeddings(
+        self,
+        collection_id: str,
+        embeddings: list[np.ndarray] | np.ndarray,
+        max_faces: int = 80,
+        threshold: float | None = None,
+    ) -> list[list[FaceMatch]]:
+        """`search_embedding` for several descriptors at once: two queries in all, not two per face."""
         _check_collection_id(collection_id)
         threshold = self.settings.face_match_threshold if threshold is None else threshold
         _check_threshold(threshold)
@@ -241,18 +251,22 @@ class FacesService:
             version = self._collection_row(s, collection_id).version
         index = self.vectors.get(collection_id, version)
         max_distance = distance_from_similarity(threshold) if threshold > 0 else float("inf")
-        hits = [(fid, d) for fid, d in index.search(embedding, max_faces) if d <= max_distance]
-        if not hits:
-            return []
-        with self.db.session() as s:
-            rows = {
-                r.face_id: r
-                for r in s.scalars(select(FaceRow).where(FaceRow.face_id.in_([h[0] for h in hits])))
-            }
+        hits = [
+            [(fid, d) for fid, d in index.search(embedding, max_faces) if d <= max_distance]
+            for embedding in embeddings
+        ]
+        wanted = {fid for found in hits for fid, _ in found}
+        rows: dict[str, FaceRow] = {}
+        if wanted:
+            with self.db.session() as s:
+                rows = {r.face_id: r for r in s.scalars(select(FaceRow).where(FaceRow.face_id.in_(wanted)))}
         return [
-            FaceMatch(similarity=_similarity(d), face=_stored_face(rows[fid]))
-            for fid, d in hits
-            if fid in rows
+            [
+                FaceMatch(similarity=_similarity(d), face=_stored_face(rows[fid]))
+                for fid, d in found
+                if fid in rows
+            ]
+            for found in hits
         ]
 
     def search_faces(
@@ -302,13 +316,8 @@ class FacesService:
         analysed = self.analysis.analyse(image)
         order = largest_first(analysed)
         embeddings = self.analysis.embed(analysed.image, [analysed.detections[i] for i in order])
-        return [
-            RecognizedFace(
-                analysed.details[i],
-                self.search_embedding(collection_id, embeddings[n], max_matches, threshold),
-            )
-            for n, i in enumerate(order)
-        ]
+        matches = self.search_embeddings(collection_id, embeddings, max_matches, threshold)
+        return [RecognizedFace(analysed.details[i], matches[n]) for n, i in enumerate(order)]
 
     def compare_faces(
         self,

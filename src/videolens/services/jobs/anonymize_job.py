@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,8 +55,9 @@ def anonymize_options(params: dict[str, Any]) -> AnonymizeOptions:
 
 def check_anonymize_params(params: dict[str, Any]) -> None:
     anonymize_options(params)
-    if params.get("output_key") is not None and not str(params["output_key"]):
-        raise InvalidParameterError("output_key must not be empty")
+    for name in ("output_bucket", "output_key"):
+        if params.get(name) is not None and (not isinstance(params[name], str) or not params[name]):
+            raise InvalidParameterError(f"{name} must be a non-empty string")
     if params.get("boxes_json") is not None and not isinstance(params["boxes_json"], bool):
         raise InvalidParameterError("boxes_json must be true or false")
 
@@ -114,7 +116,9 @@ def run_anonymize(
         )
         if should_stop():  # cancelled during the last frames: write nothing
             raise JobStopped("the job was stopped")
-        content_type = "video/mp4" if result.kind == "video" else "image/jpeg"
+        # the output keeps the input's container / image format (a .png stays a PNG, an .avi an AVI)
+        fallback = "video/mp4" if result.kind == "video" else "application/octet-stream"
+        content_type = mimetypes.guess_type(dst.name)[0] or fallback
         info = storage.put_object(
             out_bucket, out_key, _chunks(dst), content_type=content_type, metadata=marker
         )

@@ -122,12 +122,14 @@ class FaceVideoAnalyzer:
         self.faces.describe_collection(collection_id)  # fail early on a missing collection
         meta, samples, n_frames, n_tracks = self._scan(path, "DEFAULT", True, progress, should_stop, name)
         persons = _group_persons(samples)
-        matches: dict[int, list[dict[str, Any]]] = {}
-        for person in persons.values():
-            found = self.faces.search_embedding(
-                collection_id, person.mean.astype(np.float32), MAX_MATCHES_PER_PERSON, threshold
-            )
-            matches[person.index] = [{"similarity": m.similarity, "face": asdict(m.face)} for m in found]
+        people = list(persons.values())
+        found = self.faces.search_embeddings(
+            collection_id, [p.mean.astype(np.float32) for p in people], MAX_MATCHES_PER_PERSON, threshold
+        )
+        matches: dict[int, list[dict[str, Any]]] = {
+            person.index: [{"similarity": m.similarity, "face": asdict(m.face)} for m in person_matches]
+            for person, person_matches in zip(people, found, strict=True)
+        }
         index_of = {tid: p.index for p in persons.values() for tid in p.tracks}
         entries = []
         for s in sorted(samples, key=lambda s: (s.timestamp_ms, index_of[s.track_id], s.track_id)):

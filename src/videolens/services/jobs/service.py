@@ -135,8 +135,12 @@ class JobsService:
                 raise InvalidParameterError("a face search needs a collection_id")
             self.faces.describe_collection(collection_id)  # NotFoundError when missing
             threshold = params.get("threshold")
-            if threshold is not None and not 0.0 <= float(threshold) <= 100.0:
-                raise InvalidParameterError("FaceMatchThreshold must be within 0..100")
+            if threshold is not None and (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, int | float)
+                or not 0.0 <= threshold <= 100.0
+            ):
+                raise InvalidParameterError("FaceMatchThreshold must be a number within 0..100")
         if job_type == "face-detection" and params.get("attributes", "DEFAULT") not in ("DEFAULT", "ALL"):
             raise InvalidParameterError("FaceAttributes must be DEFAULT or ALL")
         if job_type == "anonymize":

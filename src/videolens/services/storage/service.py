@@ -38,6 +38,7 @@ from videolens.services.errors import (
     InvalidObjectError,
     InvalidParameterError,
     NotFoundError,
+    VideolensError,
 )
 from videolens.services.storage.errors import (
     BucketNotEmptyError,
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10000
+#: the largest code point: `p + AFTER_EVERY_CHAR` sorts after the keys under prefix p (byte order)
+AFTER_EVERY_CHAR = "\U0010ffff"
 COPY_CHUNK = 8 * 1024 * 1024
 
 #: callback(bucket, key, size, etag) run after an object is created (jobs use it for bucket rules)
@@ -330,6 +333,11 @@ class StorageService:
                     else:
                         objects.append(_info(row))
                         last = row.key
+                else:
+                    if skip and cursor.startswith(skip):
+                        # a whole batch fell under one common prefix: jump past the rest of it instead
+                        # of reading every key of a large "folder" 500 at a time
+                        cursor = skip + AFTER_EVERY_CHAR
         return ObjectListing(objects, prefixes, truncated, _encode_marker(last) if truncated else None)
 
     # ------------------------------------------------------------------ multipart
@@ -460,18 +468,21 @@ class StorageService:
             self.blobs.delete(blob)
 
     # ------------------------------------------------------------------ helpers for other services
-    def get_object_bytes(self, bucket: str, key: str, max_bytes: int) -> bytes:
-        """The whole object in memory, for small inputs (images); any failure is InvalidObjectError."""
+    def get_object_bytes(
+        self, bucket: str, key: str, max_bytes: int, too_large: type[VideolensError] = InvalidObjectError
+    ) -> bytes:
+        """The whole object in memory, for small inputs (images); a missing object is InvalidObjectError,
+        one over `max_bytes` raises `too_large` (Rekognition answers ImageTooLargeException there)."""
         try:
-            info, chunks = self.open_object(bucket, key)
+            info, blob_key = self._locate(bucket, key, None)
         except (NotFoundError, InvalidParameterError) as exc:
-            raise InvalidObjectError(f"Unable to get object metadata from S3: {bucket}/{key}") from exc
+            raise InvalidObjectError(
+                "Unable to get object metadata from S3. Check object key, region and/or access "
+                f"permissions: {exc.message}"
+            ) from exc
         if info.size > max_bytes:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
-            raise InvalidObjectError(f"S3 object {bucket}/{key} is larger than {max_bytes} bytes")
-        return b"".join(chunks)
+            raise too_large(f"S3 object {bucket}/{key} is {info.size} bytes; the limit is {max_bytes} bytes")
+        return b"".join(_read_handle(self.blobs.open(blob_key), 0, info.size))
 
     @contextmanager
     def open_object_path(self, bucket: str, key: str) -> Iterator[Path]:

@@ -128,6 +128,16 @@ class StreamCatalog:
         rows = rows[:max_results]
         return [to_info(r) for r in rows], (rows[-1].id if more and rows else None)
 
+    def list_page(
+        self, *, prefix: str | None = None, max_results: int = 10000, next_token: str | None = None
+    ) -> tuple[builtins.list[StreamInfo], str | None]:
+        """One page of streams for a front door: opaque NextToken in and out (ListStreams)."""
+        if not 1 <= max_results <= 10000:
+            raise InvalidParameterError("MaxResults must be between 1 and 10000")
+        after = identifiers.decode_token(next_token) if next_token else 0
+        streams, more = self.list(prefix=prefix, max_results=max_results, after_id=after)
+        return streams, (identifiers.encode_token(more) if more is not None else None)
+
     def _update(
         self, name: str | None, arn: str | None, current_version: str | None, **changes: object
     ) -> StreamInfo:
