@@ -15,7 +15,6 @@ from videolens.cli_jobs import jobs_app
 from videolens.cli_keys import keys_app
 from videolens.cli_streams import streams_app
 from videolens.cli_support import cli_container, console, fail
-from videolens.runtime.container import Container
 from videolens.runtime.settings import Settings
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
@@ -51,6 +50,7 @@ def serve(
     import uvicorn
 
     from videolens.api.app import create_app
+    from videolens.runtime.container import Container
     from videolens.runtime.logging import configure_logging
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}

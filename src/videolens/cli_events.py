@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from videolens.cli_support import cli_container, console
-from videolens.runtime.container import Container
+
+if TYPE_CHECKING:
+    from videolens.runtime.container import Container
 
 topics_app = typer.Typer(
     help="Notification topics and their subscriptions (webhook, MQTT).", no_args_is_help=True

@@ -8,15 +8,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from videolens.cli_support import cli_container, console
-from videolens.runtime.container import Container
 from videolens.services.jobs.models import JOB_TYPES, Job
+
+if TYPE_CHECKING:
+    from videolens.runtime.container import Container
 
 jobs_app = typer.Typer(
     help="Stored-video analysis jobs (face detection, face search, anonymization).", no_args_is_help=True

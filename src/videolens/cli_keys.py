@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from videolens.cli_support import cli_container, console
-from videolens.services.auth.keys import KeysService
+
+if TYPE_CHECKING:
+    from videolens.services.auth.keys import KeysService
 
 keys_app = typer.Typer(help="Access keys for boto3 / AWS CLI clients (SigV4).", no_args_is_help=True)
 

@@ -9,14 +9,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from videolens.cli_support import cli_container, console, err_console
-from videolens.services.streams.service import StreamsService
+
+if TYPE_CHECKING:
+    from videolens.services.streams.service import StreamsService
 
 streams_app = typer.Typer(help="Video streams (Kinesis Video Streams compatible).", no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
-from videolens.runtime.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.errors import VideolensError
+
+if TYPE_CHECKING:
+    from videolens.runtime.container import Container
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,6 +39,9 @@ def service_errors() -> Iterator[None]:
 @contextmanager
 def cli_container() -> Iterator[Container]:
     """The container of the configured data directory (VIDEOLENS_* settings), closed afterwards."""
+    # imported here: building the whole service graph is not needed for `--help` or `anonymize`
+    from videolens.runtime.container import Container
+
     container = Container(Settings())
     try:
         with service_errors():

@@ -86,3 +86,29 @@ def test_metadata_pagination_and_errors(
             c.faces.describe_collection("c0")
     finally:
         c.close()
+
+
+def test_recreated_collection_is_not_served_from_another_process_cache(
+    settings: Settings, models: ModelRegistry, faces_dir: Path
+) -> None:
+    """Two containers on one database: B re-creates a collection that A has cached; A sees the new faces."""
+    a = Container(settings, models=models)
+    b = Container(settings, models=models)
+    try:
+        obama = (faces_dir / "obama" / "obama.jpg").read_bytes()
+        biden = (faces_dir / "biden" / "biden.jpg").read_bytes()
+        a.faces.create_collection("shared")
+        a.faces.index_faces("shared", obama, "obama")
+        assert [m.face.external_image_id for m in a.faces.search_faces_by_image("shared", obama).matches] == [
+            "obama"
+        ]
+        b.faces.delete_collection("shared")
+        b.faces.create_collection("shared")
+        b.faces.index_faces("shared", biden, "biden")
+        assert a.faces.search_faces_by_image("shared", obama).matches == []
+        assert [m.face.external_image_id for m in a.faces.search_faces_by_image("shared", biden).matches] == [
+            "biden"
+        ]
+    finally:
+        a.close()
+        b.close()

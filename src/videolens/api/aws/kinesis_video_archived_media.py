@@ -7,7 +7,7 @@ from typing import Any
 
 from videolens.api.aws.kinesisvideo import KVS_ERRORS
 from videolens.api.aws.registry import AwsContext, AwsService
-from videolens.api.rest.streams import hls_master_url
+from videolens.api.kvs_wire import hls_master_url
 from videolens.services.errors import InvalidMediaError, InvalidParameterError
 from videolens.services.streams.errors import MissingCodecPrivateDataError, UnsupportedMediaTypeError
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from videolens.api.aws.kinesisvideo import KVS_ERRORS
 from videolens.api.aws.registry import AwsContext, AwsService
-from videolens.api.rest.streams import serve_put_media
+from videolens.api.kvs_wire import serve_put_media
 from videolens.services.streams.reading import StartSelector
 
 

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from typing import Annotated, Any, Literal
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -19,8 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from videolens.api.deps import ContainerDep
-from videolens.services.errors import InvalidParameterError, NotFoundError, VideolensError
-from videolens.services.streams.ingest import IngestSession
+from videolens.api.kvs_wire import hls_master_url, serve_put_media
 from videolens.services.streams.models import FragmentInfo, StreamInfo
 from videolens.services.streams.reading import StartSelector
 
@@ -98,14 +92,10 @@ def list_streams(
     max_results: Annotated[int, Query(ge=1, le=10000)] = 1000,
     next_token: str | None = None,
 ) -> StreamPage:
-    from videolens.services.streams import identifiers
-
-    after = identifiers.decode_token(next_token) if next_token else 0
-    streams, more = c.streams.catalog.list(prefix=prefix, max_results=max_results, after_id=after)
-    return StreamPage(
-        streams=[stream_doc(s) for s in streams],
-        next_token=identifiers.encode_token(more) if more is not None else None,
+    streams, token = c.streams.catalog.list_page(
+        prefix=prefix, max_results=max_results, next_token=next_token
     )
+    return StreamPage(streams=[stream_doc(s) for s in streams], next_token=token)
 
 
 @router.get("/streams/{name}")
@@ -245,10 +235,6 @@ def stop_pull(name: str, c: ContainerDep) -> Response:
 # -- HLS playback (unsigned, authorised by the session token) -----------------------------------------
 
 
-def hls_master_url(base_url: str, token: str) -> str:
-    return f"{base_url}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken={token}"
-
-
 M3U8 = "application/vnd.apple.mpegurl"
 
 
@@ -272,146 +258,6 @@ def hls_ts(
 ) -> Response:
     data = c.streams.hls_segment(session_token, fragment_number)
     return Response(data, media_type="video/mp2t", headers=CORS)
-
-
-# -- PutMedia ---------------------------------------------------------------------------------------
-
-
-class PutMediaRefused(Exception):
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-
-
-_ERROR_CODES: dict[type[VideolensError], tuple[str, int]] = {
-    NotFoundError: ("ResourceNotFoundException", 404),
-    InvalidParameterError: ("InvalidArgumentException", 400),
-}
-
-
-def _refusal(exc: VideolensError) -> PutMediaRefused:
-    for cls in type(exc).__mro__:
-        if cls in _ERROR_CODES:
-            code, status = _ERROR_CODES[cls]
-            return PutMediaRefused(code, status, exc.message)
-    return PutMediaRefused("ClientLimitExceededException", 400, exc.message)
-
-
-def open_put_media(
-    container: Any, headers: dict[str, str]
-) -> tuple[AbstractContextManager[IngestSession], str]:
-    """Validate the x-amzn-* headers and build the ingest session's context manager."""
-    name = headers.get("x-amzn-stream-name")
-    arn = headers.get("x-amzn-stream-arn")
-    if (name is None) == (arn is None):
-        raise PutMediaRefused("InvalidArgumentException", 400, "send exactly one of x-amzn-stream-name/-arn")
-    timecode_type = headers.get("x-amzn-fragment-timecode-type", "RELATIVE").upper()
-    if timecode_type not in ("ABSOLUTE", "RELATIVE"):
-        raise PutMediaRefused(
-            "InvalidArgumentException", 400, "x-amzn-fragment-timecode-type: ABSOLUTE|RELATIVE"
-        )
-    start_header = headers.get("x-amzn-producer-start-timestamp")
-    start: float | None = None
-    if start_header is not None:
-        try:
-            start = float(start_header)
-        except ValueError:
-            raise PutMediaRefused(
-                "InvalidArgumentException", 400, "bad x-amzn-producer-start-timestamp"
-            ) from None
-    manager = container.streams.ingest(name=name, arn=arn, timecode_type=timecode_type, producer_start=start)
-    return manager, timecode_type
-
-
-def _ack_line(doc: dict[str, object]) -> bytes:
-    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
-
-
-async def serve_put_media(container: Any, headers: dict[str, str], receive: Any, send: Any) -> None:
-    """PutMedia: read the Matroska body as it arrives and answer with JSON acks on the same connection."""
-    request_id = str(uuid.uuid4())
-    try:
-        manager, _ = open_put_media(container, headers)
-        session = await anyio.to_thread.run_sync(manager.__enter__)
-    except (PutMediaRefused, VideolensError) as exc:
-        refused = exc if isinstance(exc, PutMediaRefused) else _refusal(exc)
-        body = json.dumps({"Message": refused.message}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": refused.status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"x-amzn-errortype", refused.code.encode()),
-                    (b"x-amzn-requestid", request_id.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-        return
-    started = False
-
-    async def start_response() -> None:
-        nonlocal started
-        if not started:
-            started = True
-            headers_out = [(b"content-type", b"application/json"), (b"x-amzn-requestid", request_id.encode())]
-            await send({"type": "http.response.start", "status": 200, "headers": headers_out})
-
-    try:
-        # Drain the request on its own task: a producer that closes right after its last chunk
-        # (ffmpeg does) must not make the server drop body bytes it has already received.
-        inbox, outbox = anyio.create_memory_object_stream[dict[str, Any]](1024)
-        # The answer (200, then acks as they happen) starts at once when the producer asks for acks (the
-        # KVS SDKs do). Others (ffmpeg) never read it: unread bytes in their socket turn their close()
-        # into a TCP reset that throws away whatever of the upload is still in flight, so they get the
-        # whole answer after the body instead.
-        streaming_acks = headers.get("x-amzn-fragment-acknowledgment-required", "").strip() == "1"
-        if streaming_acks:
-            await start_response()
-        held: list[bytes] = []
-
-        async def drain() -> None:
-            async with inbox:
-                while True:
-                    message = await receive()
-                    await inbox.send(message)
-                    if message["type"] == "http.disconnect" or not message.get("more_body", False):
-                        return
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(drain)
-            async with outbox:
-                async for message in outbox:
-                    if message["type"] == "http.disconnect":
-                        started = True  # nobody to answer
-                        dropped = await anyio.to_thread.run_sync(session.abort)
-                        log.info("putMedia producer disconnected; %d unacknowledged frames dropped", dropped)
-                        tasks.cancel_scope.cancel()
-                        return
-                    chunk = message.get("body", b"")
-                    last = not message.get("more_body", False)
-                    acks = await anyio.to_thread.run_sync(session.feed, chunk) if chunk else []
-                    if last and not session.failed:
-                        acks += await anyio.to_thread.run_sync(session.finish)
-                    lines = [_ack_line(ack.to_wire()) for ack in acks]
-                    if not streaming_acks and not (session.failed or last):
-                        held.extend(lines)
-                        continue
-                    await start_response()
-                    for line in held + lines:
-                        await send({"type": "http.response.body", "body": line, "more_body": True})
-                    held.clear()
-                    if session.failed or last:
-                        tasks.cancel_scope.cancel()
-                        break
-        await start_response()
-        await send({"type": "http.response.body", "body": b""})
-    finally:
-        await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
 
 
 class _PutMediaApp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -66,7 +67,9 @@ class FacesService:
                 created_at=datetime.now(UTC),
                 face_model_version=FACE_MODEL_VERSION,
                 tags=dict(tags or {}),
-                version=0,
+                # a random start: a deleted and re-created collection must not reuse version numbers that
+                # another process may still hold in its vector cache (it would serve the old faces)
+                version=secrets.randbelow(2**30),
             )
             s.add(row)
             return _collection(row, 0)

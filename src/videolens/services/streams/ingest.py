@@ -81,7 +81,8 @@ class IngestSession:
         )
         self.failed = False
         self.finished = False
-        self.persisted: list[FragmentInfo] = []
+        # a count, not a list: a pull session can live for weeks and memory must stay bounded
+        self.persisted_count = 0
         self.bytes_received = 0
         self._buffering: int | None = None
         self._warned_leading = False
@@ -194,7 +195,7 @@ class IngestSession:
             log.exception("stream %s: could not persist a fragment", self.stream_name)
             self.failed = True
             return [Ack("ERROR", fragment.timecode, error_id=PERSIST_FAILED, message="could not persist")]
-        self.persisted.append(info)
+        self.persisted_count += 1
         if self.on_fragment is not None:
             self.on_fragment(info)
         acks = [Ack("RECEIVED", fragment.timecode, info.fragment_number)]

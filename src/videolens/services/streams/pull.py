@@ -172,7 +172,7 @@ class PullSource:
                 with contextlib.suppress(av.error.FFmpegError):
                     target.close()
                 session.finish()
-                self.status.fragments += len(session.persisted)
+                self.status.fragments += session.persisted_count
             if self.status.state == "connected":
                 self.status.state = "waiting"
-            return len(session.persisted)
+            return session.persisted_count
