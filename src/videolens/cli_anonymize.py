@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,8 +18,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+from videolens.cli_support import console, err_console, fail
 
 MEDIA_SUFFIXES = (
     ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mts", ".flv", ".mpg", ".mpeg",
@@ -115,7 +113,7 @@ def anonymize_command(
 
     files = expand_inputs(inputs)
     if not files:
-        _fail("no media files among the inputs", 2)
+        fail("no media files among the inputs")
     several = len(files) > 1 or any(p.is_dir() for p in inputs)
     for target in (output, boxes_json):
         if target is not None and several:
@@ -138,8 +136,7 @@ def anonymize_command(
             threads=threads,
         )
     except VideolensError as exc:
-        _fail(exc.message, 2)
-        raise
+        fail(exc.message)
     container = None
     matcher: SpareMatcher | None = None
     if spare is not None:
@@ -152,7 +149,7 @@ def anonymize_command(
             matcher = CollectionMatcher(container.faces, spare)
         except VideolensError as exc:
             container.close()
-            _fail(exc.message, 2)
+            fail(exc.message)
     service = AnonymizeService(embedder_factory=(lambda: container.models.embedder) if container else None)
     failed = 0
     try:
@@ -210,8 +207,3 @@ def _run_one(service, src, dst, boxes, options, matcher) -> int:  # type: ignore
         soft_wrap=True,
     )
     return 0
-
-
-def _fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
