@@ -11,16 +11,12 @@ from rich.table import Table
 from videolens.cli_support import cli_container, console
 
 if TYPE_CHECKING:
-    from videolens.runtime.container import Container
+    pass
 
 topics_app = typer.Typer(
     help="Notification topics and their subscriptions (webhook, MQTT).", no_args_is_help=True
 )
 rules_app = typer.Typer(help="Bucket rules: start a job when an object is uploaded.", no_args_is_help=True)
-
-
-def _arn(container: Container, topic: str) -> str:
-    return topic if topic.startswith("arn:") else container.events.topic_arn(topic)
 
 
 @topics_app.command("create")
@@ -50,7 +46,7 @@ def list_topics() -> None:
 def delete(topic: str) -> None:
     """Delete a topic and its subscriptions."""
     with cli_container() as c:
-        c.events.delete_topic(_arn(c, topic))
+        c.events.delete_topic(c.events.resolve_topic(topic))
     console.print(f"deleted {topic}")
 
 
@@ -64,7 +60,7 @@ def subscribe(
     protocol = endpoint.split(":", 1)[0].lower()
     with cli_container() as c:
         sub = c.events.subscribe(
-            _arn(c, topic), protocol, endpoint, {"RawMessageDelivery": "true"} if raw else None
+            c.events.resolve_topic(topic), protocol, endpoint, {"RawMessageDelivery": "true"} if raw else None
         )
     console.print_json(
         json.dumps(
@@ -78,7 +74,7 @@ def subscriptions(topic: str) -> None:
     """List the subscriptions of a topic."""
     table = Table("subscription", "protocol", "endpoint", "confirmed")
     with cli_container() as c:
-        subs, _ = c.events.list_subscriptions(_arn(c, topic), page=10_000)
+        subs, _ = c.events.list_subscriptions(c.events.resolve_topic(topic), page=10_000)
     for s in subs:
         table.add_row(s.subscription_arn, s.protocol, s.endpoint, "yes" if s.confirmed else "pending")
     console.print(table)
@@ -96,7 +92,7 @@ def unsubscribe(subscription_arn: str) -> None:
 def publish(topic: str, message: str, subject: Annotated[str | None, typer.Option()] = None) -> None:
     """Publish a message (delivered by the server's dispatcher)."""
     with cli_container() as c:
-        message_id = c.events.publish(_arn(c, topic), message, subject)
+        message_id = c.events.publish(c.events.resolve_topic(topic), message, subject)
     console.print(message_id)
 
 
@@ -137,7 +133,7 @@ def add_rule(
             prefix=prefix,
             suffix=suffix,
             params=params,
-            topic_arn=_arn(c, topic) if topic else None,
+            topic_arn=c.events.resolve_topic(topic) if topic else None,
             rule_id=rule_id,
         )
     console.print(f"rule [bold]{rule.rule_id}[/]: s3://{bucket}/{prefix}*{suffix} → {job_type}")

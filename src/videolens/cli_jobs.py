@@ -122,7 +122,7 @@ def start(
     with cli_container() as container:
         topic_arn = None
         if topic:
-            topic_arn = topic if topic.startswith("arn:") else container.events.topic_arn(topic)
+            topic_arn = container.events.resolve_topic(topic)
         job = container.jobs.start(
             job_type,
             bucket,

@@ -91,10 +91,9 @@ class JobOut(BaseModel):
         out = job.output or {}
         done = job.status == "SUCCEEDED"
         base = f"/v1/anonymize/jobs/{job.job_id}"
-        status = "QUEUED" if job.status == "IN_PROGRESS" and job.started_at is None else job.status
         return cls(
             job_id=job.job_id,
-            status=status,
+            status=job.phase,
             input=PurePosixPath(job.key).name,
             bucket=job.bucket,
             key=job.key,

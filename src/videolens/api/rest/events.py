@@ -62,10 +62,6 @@ class CreateRuleRequest(BaseModel):
     rule_id: str | None = None
 
 
-def _topic_arn(container: Any, name_or_arn: str) -> str:
-    return name_or_arn if name_or_arn.startswith("arn:") else str(container.events.topic_arn(name_or_arn))
-
-
 # ---------------------------------------------------------------- topics
 @router.post("/topics", status_code=201, response_model=Topic, tags=["events"])
 async def create_topic(body: CreateTopicRequest, container: ContainerDep) -> Topic:
@@ -81,13 +77,13 @@ async def list_topics(container: ContainerDep, next_token: str | None = None) ->
 
 @router.get("/topics/{topic}", response_model=Topic)
 async def get_topic(topic: str, container: ContainerDep) -> Topic:
-    found: Topic = await run_in_threadpool(container.events.get_topic, _topic_arn(container, topic))
+    found: Topic = await run_in_threadpool(container.events.get_topic, container.events.resolve_topic(topic))
     return found
 
 
 @router.delete("/topics/{topic}", status_code=204)
 async def delete_topic(topic: str, container: ContainerDep) -> Response:
-    await run_in_threadpool(container.events.delete_topic, _topic_arn(container, topic))
+    await run_in_threadpool(container.events.delete_topic, container.events.resolve_topic(topic))
     return Response(status_code=204)
 
 
@@ -95,7 +91,7 @@ async def delete_topic(topic: str, container: ContainerDep) -> Response:
 async def subscribe(topic: str, body: SubscribeRequest, container: ContainerDep) -> Subscription:
     sub: Subscription = await run_in_threadpool(
         container.events.subscribe,
-        _topic_arn(container, topic),
+        container.events.resolve_topic(topic),
         body.protocol,
         body.endpoint,
         body.attributes,
@@ -108,7 +104,7 @@ async def list_subscriptions(
     topic: str, container: ContainerDep, next_token: str | None = None
 ) -> SubscriptionPage:
     subs, token = await run_in_threadpool(
-        container.events.list_subscriptions, _topic_arn(container, topic), next_token
+        container.events.list_subscriptions, container.events.resolve_topic(topic), next_token
     )
     return SubscriptionPage(subscriptions=subs, next_token=token)
 
@@ -116,7 +112,7 @@ async def list_subscriptions(
 @router.post("/topics/{topic}/publish", response_model=PublishResult)
 async def publish(topic: str, body: PublishRequest, container: ContainerDep) -> PublishResult:
     message_id = await run_in_threadpool(
-        container.events.publish, _topic_arn(container, topic), body.message, body.subject
+        container.events.publish, container.events.resolve_topic(topic), body.message, body.subject
     )
     return PublishResult(message_id=message_id)
 

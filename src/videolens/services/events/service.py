@@ -56,6 +56,10 @@ class EventsService:
     def topic_arn(self, name: str) -> str:
         return f"arn:aws:sns:{self.settings.region}:{self.settings.account_id}:{name}"
 
+    def resolve_topic(self, name_or_arn: str) -> str:
+        """The ARN of a topic given by ARN or by name (the native API and CLI accept both)."""
+        return name_or_arn if name_or_arn.startswith("arn:") else self.topic_arn(name_or_arn)
+
     # ---------------------------------------------------------------- topics
     def create_topic(self, name: str, attributes: dict[str, str] | None = None) -> Topic:
         """Idempotent like SNS: the same name returns the existing topic."""

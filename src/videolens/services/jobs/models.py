@@ -46,6 +46,11 @@ class Job:
     def done(self) -> bool:
         return self.status != "IN_PROGRESS"
 
+    @property
+    def phase(self) -> str:
+        """Status with QUEUED told apart: Rekognition has no such state, the native API shows it."""
+        return "QUEUED" if self.status == "IN_PROGRESS" and self.started_at is None else self.status
+
 
 @dataclass(frozen=True)
 class ResultPage:
