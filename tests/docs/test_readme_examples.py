@@ -132,3 +132,16 @@ def test_jobs_section(server: RunningServer) -> None:
         time.sleep(1)
     else:
         raise AssertionError("the rule's anonymization result did not appear")
+
+
+def test_anonymize_section(server: RunningServer) -> None:
+    import av
+
+    r = run_bash(against(server, bash_block_after("## Anonymize")), cli_env(server))
+    assert r.returncode == 0, r.stderr
+    assert "SUCCEEDED" in r.stdout
+    for path, frames in (("/tmp/hamilton_anonymized.mp4", 275), ("/tmp/h_server.mp4", 275)):
+        with av.open(path) as out:
+            assert sum(1 for _ in out.decode(video=0)) == frames
+    assert Path("/tmp/spared.jpg").stat().st_size > 0
+    assert Path("/tmp/h.boxes.json").stat().st_size > 0
