@@ -31,12 +31,32 @@ REDIS_URL = os.environ.get("VIDEOLENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0
 #: backend name → how to make its VIDEOLENS_DATASTREAMS_URL for one test (a unique Redis prefix)
 DS_BACKENDS: dict[str, Callable[[Path], str]] = {
     "embedded": lambda tmp: "embedded",
+    "redis": lambda tmp: unique_redis_url(),
 }
 
 
 @pytest.fixture(params=list(DS_BACKENDS))
-def ds_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return DS_BACKENDS[request.param](tmp_path)
+def ds_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    url = DS_BACKENDS[request.param](tmp_path)
+    yield url
+    if url.startswith("redis://"):
+        drop_redis_prefix(url)
+
+
+def drop_redis_prefix(url: str) -> None:
+    """Delete every key a test wrote under its unique prefix (the local Redis is shared)."""
+    import redis
+
+    from videolens.backends.datastreams.redis_streams import split_url
+
+    redis_url, prefix = split_url(url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+    finally:
+        client.close()
 
 
 def unique_redis_url() -> str:
