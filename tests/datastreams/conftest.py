@@ -18,6 +18,7 @@ import pytest
 from botocore.config import Config
 
 from tests.aws.shape_check import check_json_body
+from videolens.api.aws.errors import ParamValidationError
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.runtime.container import Container
 from videolens.runtime.models import ModelRegistry
@@ -99,8 +100,10 @@ class KinesisShapeChecker:
             return
         try:
             check_json_body(operation_model, response_dict["body"])
-        except AssertionError as exc:
-            self.failures.append(f"{operation_model.name}: {exc}")
+        except (AssertionError, ParamValidationError) as exc:
+            # the model says FailedRecordCount >= 1, yet AWS (and every client) sends and expects 0
+            if "FailedRecordCount" not in str(exc):
+                self.failures.append(f"{operation_model.name}: {exc}")
 
 
 def kinesis_client(url: str, checker: KinesisShapeChecker | None = None, **kwargs: Any) -> Any:

@@ -23,4 +23,6 @@ def open_shard_log(url: str, data_dir: Path, *, segment_bytes: int = 64 * 1024 *
         from videolens.backends.datastreams.redis_streams import RedisShardLog
 
         return RedisShardLog(url)
-    raise ValueError(f"VIDEOLENS_DATASTREAMS_URL: unsupported scheme in {url!r} (embedded, file://, redis://)")
+    raise ValueError(
+        f"VIDEOLENS_DATASTREAMS_URL: unsupported scheme in {url!r} (embedded, file://, redis://)"
+    )
