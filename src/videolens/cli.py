@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from videolens.cli_anonymize import anonymize_command
+from videolens.cli_datastreams import app as datastreams_app
 from videolens.cli_events import rules_app, topics_app
 from videolens.cli_jobs import jobs_app
 from videolens.cli_keys import keys_app
@@ -24,6 +25,7 @@ app.add_typer(collections_app, name="collections")
 app.add_typer(faces_app, name="faces")
 app.add_typer(keys_app, name="keys")
 app.add_typer(streams_app, name="streams")
+app.add_typer(datastreams_app, name="datastreams")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(topics_app, name="topics")
 app.add_typer(rules_app, name="rules")
