@@ -18,8 +18,8 @@ import pytest
 from botocore.config import Config
 
 from tests.aws.shape_check import check_json_body
-from videolens.api.aws.errors import ParamValidationError
 from tests.conftest import RunningServer, free_port, make_settings
+from videolens.api.aws.errors import ParamValidationError
 from videolens.runtime.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
@@ -99,7 +98,7 @@ def test_sigkill_keeps_every_acknowledged_record(tmp_path: Path, ds_url: str) ->
                 if not resp["Records"]:
                     break
                 it = resp["NextShardIterator"]
-        for shard, seq, data in acked:
+        for _shard, seq, data in acked:
             assert stored.get(data) == seq, data
         for shard in last:
             r = k.put_records(

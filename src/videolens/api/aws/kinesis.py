@@ -1,4 +1,4 @@
-"""Kinesis Data Streams (json 1.1 `kinesis`, and CBOR 1.1 for the Java SDK). Parse → `container.datastreams` → encode.
+"""Kinesis Data Streams (json 1.1 and CBOR 1.1 `kinesis`). Parse → `container.datastreams` → encode.
 
 SubscribeToShard answers an event stream: `initial-response`, then `SubscribeToShardEvent`s as the
 service's subscription yields them (see services/datastreams/subscriptions.py).

@@ -284,7 +284,8 @@ class Catalog:
                 shard = s.get(DataStreamShardRow, (state.key, index))
                 if shard is None or shard.closed_ms is not None:
                     raise ResourceInUseError(
-                        f"Stream {state.name} under account {self.account_id} not ACTIVE, instead in state UPDATING"
+                        f"Stream {state.name} under account {self.account_id} not ACTIVE, "
+                        "instead in state UPDATING"
                     )
                 shard.closed_ms = closed_ms
                 shard.end_ms = end.ms if end else None

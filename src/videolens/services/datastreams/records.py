@@ -93,7 +93,8 @@ class RecordPlane:
             total = sum(len(r.data) + len((r.partition_key or "").encode()) for r in records)
             if total > MAX_PUT_RECORDS_BYTES:
                 raise InvalidArgumentError(
-                    f"Records size {total} exceeds the limit of {MAX_PUT_RECORDS_BYTES} bytes per PutRecords request"
+                    f"Records size {total} exceeds the limit of {MAX_PUT_RECORDS_BYTES} bytes per "
+                    "PutRecords request"
                 )
         results: list[PutResult | None] = [None] * len(records)
         pending = list(range(len(records)))
@@ -187,7 +188,8 @@ class RecordPlane:
             start = pos if kind == "AT_SEQUENCE_NUMBER" else pos.next()
         elif sequence is not None:
             raise InvalidArgumentError(
-                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber "
+                "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+                "StartingSequenceNumber "
                 f"or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified {kind} and "
                 "also a StartingSequenceNumber."
             )
@@ -248,7 +250,8 @@ class RecordPlane:
         shard = state.shard(it.shard)
         if shard is None:
             raise StreamNotFoundError(
-                f"Shard {shard_id(it.shard)} in stream {state.name} under account {self.catalog.account_id} does not exist"
+                f"Shard {shard_id(it.shard)} in stream {state.name} under account "
+                f"{self.catalog.account_id} does not exist"
             )
         if not self.limits.admit_read(state.key, shard.index):
             raise ThroughputExceededError(

@@ -243,10 +243,12 @@ class DataStreamsService:
     ) -> tuple[list[ShardInfo], str | None]:
         from videolens.services.datastreams.paging import decode_shards_token, encode_shards_token
 
+        after: int | None
         if next_token is not None:
             if name or arn or stream_creation_timestamp is not None:
                 raise InvalidArgumentError(
-                    "NextToken and StreamName (or StreamARN, StreamCreationTimestamp) cannot be provided together."
+                    "NextToken and StreamName (or StreamARN, StreamCreationTimestamp) cannot be provided "
+                    "together."
                 )
             stream_name, after = decode_shards_token(next_token)
             state = self.catalog.get(stream_name, fresh=True)
@@ -290,11 +292,13 @@ class DataStreamsService:
         state = self._stream(name, arn, fresh=True)
         if hours < 24:
             raise InvalidArgumentError(
-                f"Minimum allowed retention period is 24 hours. Requested retention period ({hours} hours) is too short."
+                "Minimum allowed retention period is 24 hours. "
+                f"Requested retention period ({hours} hours) is too short."
             )
         if hours > 8760:
             raise InvalidArgumentError(
-                f"Maximum allowed retention period is 8760 hours. Requested retention period ({hours} hours) is too long."
+                "Maximum allowed retention period is 8760 hours. "
+                f"Requested retention period ({hours} hours) is too long."
             )
         if increase and hours < state.retention_hours:
             raise InvalidArgumentError(
@@ -380,7 +384,8 @@ class DataStreamsService:
                 parse_sequence(sequence_number_for_ordering)
             except InvalidArgumentError:
                 raise InvalidArgumentError(
-                    f"ExclusiveMinimumSequenceNumber {sequence_number_for_ordering} used in PutRecord on stream "
+                    f"ExclusiveMinimumSequenceNumber {sequence_number_for_ordering} used in PutRecord on "
+                    "stream "
                     f"{state.name} under account {self.account_id} is invalid."
                 ) from None
         return self.records.put(state, [PutRecordInput(data, partition_key, explicit_hash_key)], single=True)[
@@ -444,8 +449,9 @@ class DataStreamsService:
             new_start = int(new_starting_hash_key)
             if not parent.start_hash + 1 <= new_start <= parent.end_hash:
                 raise InvalidArgumentError(
-                    f"NewStartingHashKey {new_starting_hash_key} used in SplitShard() on shard {shard_to_split} in "
-                    f"stream {state.name} under account {self.account_id} is not both greater than one plus the "
+                    f"NewStartingHashKey {new_starting_hash_key} used in SplitShard() on shard "
+                    f"{shard_to_split} in stream {state.name} under account {self.account_id} is not both "
+                    "greater than one plus the "
                     f"shard's StartingHashKey {parent.start_hash} and less than the shard's EndingHashKey "
                     f"{parent.end_hash}."
                 )
@@ -476,7 +482,8 @@ class DataStreamsService:
             current = len(state.open_shards)
             if target < 1 or target > 2 * current or 2 * target < current:
                 raise InvalidArgumentError(
-                    f"UpdateShardCount to {target} for stream {state.name}: the target must be between half and "
+                    f"UpdateShardCount to {target} for stream {state.name}: the target must be between "
+                    "half and "
                     f"double the current open shard count ({current})."
                 )
             if target == current:
@@ -488,7 +495,8 @@ class DataStreamsService:
                 )
             except ValueError:
                 raise InvalidArgumentError(
-                    f"UpdateShardCount to {target} for stream {state.name}: the open shards are too uneven for a "
+                    f"UpdateShardCount to {target} for stream {state.name}: the open shards are too "
+                    "uneven for a "
                     "uniform rescale; split or merge them first."
                 ) from None
             self._apply(state, plan)
@@ -497,7 +505,8 @@ class DataStreamsService:
     def _require_active(self, state: StreamState) -> None:
         if state.status != "ACTIVE":
             raise ResourceInUseError(
-                f"Stream {state.name} under account {self.account_id} not ACTIVE, instead in state {state.status}"
+                f"Stream {state.name} under account {self.account_id} not ACTIVE, "
+                f"instead in state {state.status}"
             )
 
     # -- enhanced fan-out ----------------------------------------------------------------------
