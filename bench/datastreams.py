@@ -330,6 +330,7 @@ def subscribe_latency(server: Server, count: int, gap: float) -> list[float] | s
         kinesis.put_record(StreamName="lat-sub", PartitionKey="k", Data=key)
         time.sleep(gap)
     thread.join(30)
+    stream.close()  # end the subscription before its stream goes away
     kinesis.delete_stream(StreamName="lat-sub", EnforceConsumerDeletion=True)
     return seen
 
