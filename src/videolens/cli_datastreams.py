@@ -212,37 +212,42 @@ def put(
     endpoint: EndpointOption = None,
 ) -> None:
     """Put records (arguments and/or lines of a file), 500 per call; prints one JSON line per record."""
-    payloads = list(_lines(records or [], from_file))
-    if not payloads:
-        fail("no records: give payloads as arguments or --file")
-    failed = 0
-    for i in range(0, len(payloads), 500):
-        chunk = [(partition_key or uuid.uuid4().hex, data) for data in payloads[i : i + 500]]
-        if endpoint:
-            with _kinesis(endpoint) as k:
-                answer = k.put_records(
-                    StreamName=name, Records=[{"PartitionKey": pk, "Data": d} for pk, d in chunk]
-                )
-            results = [
-                {
-                    "shard_id": r.get("ShardId"),
-                    "sequence_number": r.get("SequenceNumber"),
-                    "error": r.get("ErrorCode"),
-                }
-                for r in answer["Records"]
-            ]
-        else:
-            from videolens.services.datastreams.models import PutRecordInput
+    from videolens.services.datastreams.models import PutRecordInput
 
-            with _service() as svc:
+    def chunks() -> Iterator[list[tuple[str, bytes]]]:
+        chunk: list[tuple[str, bytes]] = []
+        for data in _lines(records or [], from_file):  # streamed: a long file is never held whole
+            chunk.append((partition_key or uuid.uuid4().hex, data))
+            if len(chunk) == 500:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def report(results: list[tuple[str | None, str | None, str | None]]) -> int:
+        for shard_id, seq, error in results:
+            doc = {"shard_id": shard_id, "sequence_number": seq, "error": error}
+            _print_json({k: v for k, v in doc.items() if v is not None})
+        return sum(1 for *_, error in results if error)
+
+    failed = sent = 0
+    if endpoint:
+        with _kinesis(endpoint) as k:
+            for chunk in chunks():
+                entries = [{"PartitionKey": pk, "Data": d} for pk, d in chunk]
+                answer = k.put_records(StreamName=name, Records=entries)["Records"]
+                failed += report(
+                    [(r.get("ShardId"), r.get("SequenceNumber"), r.get("ErrorCode")) for r in answer]
+                )
+                sent += len(chunk)
+    else:
+        with _service() as svc:
+            for chunk in chunks():
                 outcome = svc.put_records([PutRecordInput(d, pk) for pk, d in chunk], name)
-            results = [
-                {"shard_id": r.shard_id, "sequence_number": r.sequence_number, "error": r.error_code}
-                for r in outcome
-            ]
-        for result in results:
-            failed += result["error"] is not None
-            _print_json({k: v for k, v in result.items() if v is not None})
+                failed += report([(r.shard_id, r.sequence_number, r.error_code) for r in outcome])
+                sent += len(chunk)
+    if not sent:
+        fail("no records: give payloads as arguments or --file")
     if failed:
         raise typer.Exit(1)
 
