@@ -19,12 +19,15 @@ def _consume_all(kinesis: Any, stream: str) -> list[dict[str, Any]]:
     got: list[dict[str, Any]] = []
     todo = [s["ShardId"] for s in shards if not s.get("ParentShardId") or s["ParentShardId"] not in known]
     parents: dict[str, list[str]] = {
-        s["ShardId"]: [p for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p] for s in shards
+        s["ShardId"]: [p for p in (s.get("ParentShardId"), s.get("AdjacentParentShardId")) if p]
+        for s in shards
     }
     while todo:
         sid = next(s for s in todo if all(p in done or p not in known for p in parents.get(s, [])))
         todo.remove(sid)
-        it = kinesis.get_shard_iterator(StreamName=stream, ShardId=sid, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it = kinesis.get_shard_iterator(StreamName=stream, ShardId=sid, ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
         while it:
             resp = kinesis.get_records(ShardIterator=it, Limit=1000)
             got.extend(resp["Records"])
@@ -50,7 +53,9 @@ def test_reshard_while_producing(ds_server: Any, kinesis: Any) -> None:
         i = 0
         while not stop.is_set():
             batch = [(f"k{(i + j) % 37}", f"r{i + j}".encode()) for j in range(50)]
-            resp = producer.put_records(StreamName="rs", Records=[{"Data": d, "PartitionKey": k} for k, d in batch])
+            resp = producer.put_records(
+                StreamName="rs", Records=[{"Data": d, "PartitionKey": k} for k, d in batch]
+            )
             assert resp["FailedRecordCount"] == 0
             sent.extend(batch)
             i += 50
@@ -59,7 +64,9 @@ def test_reshard_while_producing(ds_server: Any, kinesis: Any) -> None:
     thread.start()
     try:
         time.sleep(0.3)
-        kinesis.split_shard(StreamName="rs", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**126))
+        kinesis.split_shard(
+            StreamName="rs", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**126)
+        )
         time.sleep(0.3)
         # shards 2 and 3 are the two halves of shard 0: merge them back
         kinesis.merge_shards(
@@ -75,7 +82,10 @@ def test_reshard_while_producing(ds_server: Any, kinesis: Any) -> None:
     shards = kinesis.list_shards(StreamName="rs")["Shards"]
     assert len([s for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]]) == 4
     merged = next(s for s in shards if s["ShardId"] == "shardId-000000000004")
-    assert {merged["ParentShardId"], merged["AdjacentParentShardId"]} == {"shardId-000000000002", "shardId-000000000003"}
+    assert {merged["ParentShardId"], merged["AdjacentParentShardId"]} == {
+        "shardId-000000000002",
+        "shardId-000000000003",
+    }
 
     got = _consume_all(kinesis, "rs")
     assert len(sent) > 500

@@ -48,6 +48,8 @@ class _Segment:
     path: Path
     first: Position
     size: int = 0
+    #: bytes known to be on disk (fdatasync'd); readers see only these
+    synced: int = 0
     #: sparse index: positions and the file offsets where those records start
     index_pos: list[Position] = field(default_factory=list)
     index_off: list[int] = field(default_factory=list)
@@ -72,8 +74,12 @@ class _Shard:
         self.segment_bytes = segment_bytes
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
+        #: one fdatasync at a time; writers that wrote meanwhile share the next one (group commit)
+        self.sync_lock = threading.Lock()
         self.segments: list[_Segment] = []
+        #: newest durable (acknowledgeable, visible) position, and newest written one
         self.last: Position | None = None
+        self.written: Position | None = None
         self.fd: int | None = None  # append fd of the newest segment
         self.sealed = (directory / "sealed").exists()
         trim = directory / "trim"
@@ -97,13 +103,14 @@ class _Shard:
                         os.fsync(f.fileno())
                 if last is not None:
                     self.last = last
-            seg.size = valid
+            seg.size = seg.synced = valid
         while self.segments and self.segments[-1].size == 0:
             self.segments.pop().path.unlink()
         if self.segments:
             self.fd = os.open(self.segments[-1].path, os.O_RDWR | os.O_APPEND)
             if self.last is None:
                 self.last = self._scan(self.segments[-1])[1]
+        self.written = self.last
 
     def _scan(self, seg: _Segment) -> tuple[int, Position | None]:
         """Index a segment; return (bytes of whole, CRC-valid records, last position)."""
@@ -130,12 +137,14 @@ class _Shard:
             if self.sealed:
                 raise ShardSealedError(stream_key, shard)
             now = int(time.time() * 1000)
-            last = self.last
+            last = self.written
             ms = max(now, last.ms) if last else now
             seq = last.seq + 1 if last else 0
             if self.fd is None or self.segments[-1].size >= self.segment_bytes:
                 self._roll(Position(ms, seq))
             seg = self.segments[-1]
+            fd = self.fd
+            assert fd is not None
             buf = bytearray()
             positions: list[Position] = []
             offset = seg.size
@@ -151,27 +160,45 @@ class _Shard:
                 buf += rec.data
                 positions.append(pos)
                 seq += 1
-            assert self.fd is not None
             try:
-                _write_all(self.fd, buf)
-                os.fdatasync(self.fd)
+                _write_all(fd, buf)
             except OSError as exc:
                 # the bytes may be half there: cut them off so the log stays a clean sequence
-                os.ftruncate(self.fd, seg.size)
+                os.ftruncate(fd, seg.size)
                 raise ShardLogUnavailableError(f"cannot write shard log: {exc}") from exc
-            seg.size = offset + len(buf)
+            seg.size = end = offset + len(buf)
             if positions:
+                self.written = positions[-1]
+        try:
+            self._sync(seg, fd, end)
+        except OSError as exc:
+            raise ShardLogUnavailableError(f"cannot sync shard log: {exc}") from exc
+        with self.lock:
+            if positions and (self.last is None or positions[-1] > self.last):
                 self.last = positions[-1]
             self.cond.notify_all()
-            return positions
+        return positions
+
+    def _sync(self, seg: _Segment, fd: int, end: int) -> None:
+        with self.sync_lock:
+            if seg.synced >= end:
+                return  # another writer's fdatasync covered our bytes
+            target = seg.size  # everything written so far rides on this fdatasync
+            os.fdatasync(fd)
+            seg.synced = max(seg.synced, target)
 
     def _roll(self, first: Position) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-        path = self.dir / f"{first.ms:015d}-{first.seq:020d}.seg"
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        _fsync_dir(self.dir)
-        self.segments.append(_Segment(path, first))
+        """Start a new segment (caller holds `lock`); the old one is synced and closed first."""
+        with self.sync_lock:
+            if self.fd is not None:
+                os.fdatasync(self.fd)
+                old = self.segments[-1]
+                old.synced = old.size
+                os.close(self.fd)
+            path = self.dir / f"{first.ms:015d}-{first.seq:020d}.seg"
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            _fsync_dir(self.dir)
+            self.segments.append(_Segment(path, first))
 
     def seal(self) -> Position | None:
         with self.lock:
@@ -181,7 +208,8 @@ class _Shard:
                 _fsync_dir(self.dir)
                 self.sealed = True
             self.cond.notify_all()
-            return self.last
+            # written, not durable: a record in flight is acknowledged after its sync, and is ≤ this
+            return self.written
 
     def trim_before(self, ms: int) -> int:
         with self.lock:
@@ -206,7 +234,7 @@ class _Shard:
             firsts = [s.first for s in self.segments]
             i = max(bisect.bisect_right(firsts, start) - 1, 0)
             plan = [
-                (s.path, s.size, s.offset_for(start) if j == i else 0)
+                (s.path, s.synced, s.offset_for(start) if j == i else 0)
                 for j, s in enumerate(self.segments[i:], i)
             ]
         out: list[StoredRecord] = []

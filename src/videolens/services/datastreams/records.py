@@ -9,8 +9,10 @@ records are routed again, so nothing lands in a closed shard and nothing is ackn
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from videolens.backends.datastreams.base import (
     ORIGIN,
@@ -56,6 +58,7 @@ class RecordPlane:
         self.log = log
         self.iterators = iterators
         self.limits = limits
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="datastreams-append")
 
     # -- puts ----------------------------------------------------------------------------------
 
@@ -118,18 +121,19 @@ class RecordPlane:
                     continue
                 batches.setdefault(shard, []).append(i)
             sealed: list[int] = []
-            for shard, idxs in batches.items():
-                new = [
-                    NewRecord(records[i].partition_key or "", records[i].data, records[i].explicit_hash_key)
-                    for i in idxs
-                ]
-                try:
-                    positions = self.log.append(state.key, {shard: new})[shard]
-                except ShardSealedError:
+            append = functools.partial(self._append, state.key, records)
+            items = list(batches.items())
+            try:
+                # shards commit in parallel: their fsyncs (or Redis round trips) overlap
+                outcomes = (
+                    list(self._pool.map(append, items)) if len(items) > 1 else [append(i) for i in items]
+                )
+            except ShardLogUnavailableError as exc:
+                raise StorageUnavailableError(str(exc)) from exc
+            for (shard, idxs), positions in zip(items, outcomes, strict=True):
+                if positions is None:
                     sealed.extend(idxs)
                     continue
-                except ShardLogUnavailableError as exc:
-                    raise StorageUnavailableError(str(exc)) from exc
                 sid = shard_id(shard)
                 for i, pos in zip(idxs, positions, strict=True):
                     results[i] = PutResult(shard_id=sid, sequence_number=format_sequence(shard, pos))
@@ -143,6 +147,17 @@ class RecordPlane:
             r or PutResult(error_code="InternalFailure", error_message="Internal service failure.")
             for r in results
         ]
+
+    def _append(
+        self, key: str, records: Sequence[PutRecordInput], item: tuple[int, list[int]]
+    ) -> list[Position] | None:
+        """Append one shard's share of a call; None when that shard was sealed meanwhile."""
+        shard, idxs = item
+        new = [NewRecord(records[i].partition_key or "", records[i].data) for i in idxs]
+        try:
+            return self.log.append(key, {shard: new})[shard]
+        except ShardSealedError:
+            return None
 
     # -- iterators -----------------------------------------------------------------------------
 

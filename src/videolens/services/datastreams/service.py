@@ -9,6 +9,7 @@ the parent's last record is known exactly and every later record lands in a chil
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,7 @@ from videolens.services.datastreams.sequence import format_sequence, parse_seque
 #: GetRecords answers at most this much data (AWS: 10 MiB)
 MAX_GET_BYTES = 10 * 1024 * 1024
 ON_DEMAND_SHARDS = 4
+_STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 ITERATOR_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
 
 
@@ -103,6 +105,16 @@ class DataStreamsService:
         tags: dict[str, str] | None = None,
         max_record_size_kib: int | None = None,
     ) -> StreamInfo:
+        if not _STREAM_NAME.fullmatch(name):
+            raise InvalidArgumentError(
+                f"Stream name {name!r} is not valid: 1 to 128 characters of a-z, A-Z, 0-9, '_', '.', '-'."
+            )
+        if mode not in ("PROVISIONED", "ON_DEMAND"):
+            raise InvalidArgumentError(f"StreamMode must be PROVISIONED or ON_DEMAND, not {mode!r}.")
+        if tags is not None and len(tags) > 50:
+            raise InvalidArgumentError("A stream cannot have more than 50 tags.")
+        if max_record_size_kib is not None and not 1024 <= max_record_size_kib <= 10240:
+            raise InvalidArgumentError("MaxRecordSizeInKiB must be between 1024 and 10240.")
         if mode == "ON_DEMAND":
             count = shard_count or ON_DEMAND_SHARDS
         elif shard_count is None:

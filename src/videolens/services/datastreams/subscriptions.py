@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from videolens.backends.datastreams.base import Position
 from videolens.services.datastreams.catalog import ShardState, StreamState
+from videolens.services.datastreams.errors import StreamNotFoundError
 from videolens.services.datastreams.models import SubscriptionEvent
 from videolens.services.datastreams.sequence import format_sequence
 
@@ -30,8 +31,14 @@ def subscription(
     log = service.log
     last_event = 0.0
     while time.monotonic() < deadline:
-        if not shard.is_open or state.version != service.catalog.get(state.name).version:
-            state = service.catalog.get(state.name)
+        try:
+            current = service.catalog.get(state.name)
+        except StreamNotFoundError:
+            return  # the stream was deleted: the subscription ends, like AWS closing it
+        if current.key != state.key:
+            return  # deleted and created again: not the stream this subscription follows
+        if current.version != state.version:
+            state = current
             shard = state.shard(shard.index) or shard
         records, nxt, at_end, behind = service.records.read(state, shard, start, READ_LIMIT)
         # the continuation is the last record's number; before any record, the one before `start`
