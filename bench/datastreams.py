@@ -204,6 +204,7 @@ def _producer(url: str, stream: str, size: int, batch: int, seconds: float, barr
     kinesis.put_records(StreamName=stream, Records=records[:10])  # connection up before the clock starts
     barrier.wait()
     stored = failed = errors = 0
+    cpu0 = time.process_time()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -214,7 +215,7 @@ def _producer(url: str, stream: str, size: int, batch: int, seconds: float, barr
         bad = answer.get("FailedRecordCount", 0)
         stored += batch - bad
         failed += bad
-    out.put((stored, failed, errors))
+    out.put((stored, failed, errors, time.process_time() - cpu0))
 
 
 def throughput(server: Server, size: int, clients: int, seconds: float, tag: str) -> tuple[float, float, str]:
@@ -243,7 +244,8 @@ def throughput(server: Server, size: int, clients: int, seconds: float, tag: str
     if sum(r[1] for r in results) or sum(r[2] for r in results):
         notes = f"{sum(r[1] for r in results)} records failed, {sum(r[2] for r in results)} calls errored"
     kinesis.delete_stream(StreamName=stream)
-    return stored / wall, cpu / max(stored, 1) * 1e6, notes
+    client_us = sum(r[3] for r in results) / max(stored, 1) * 1e6
+    return stored / wall, cpu / max(stored, 1) * 1e6, f"(clients {client_us:.1f} µs/record) {notes}"
 
 
 # -- latency --------------------------------------------------------------------------------------
