@@ -10,25 +10,23 @@ the parent's last record is known exactly and every later record lands in a chil
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from videolens.backends.datastreams.base import (
-    Position,
     ShardLog,
 )
 from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
-from videolens.services.datastreams import resharding
-from videolens.services.datastreams.catalog import Catalog, ShardState, StreamState
+from videolens.services.datastreams.catalog import Catalog, StreamState
 from videolens.services.datastreams.errors import (
     InvalidArgumentError,
     ResourceInUseError,
     StreamLimitExceededError,
     StreamNotFoundError,
 )
+from videolens.services.datastreams.fanout import FanOut
 from videolens.services.datastreams.hashing import even_ranges
 from videolens.services.datastreams.iterators import IteratorCodec
 from videolens.services.datastreams.limits import ShardLimits
@@ -43,23 +41,15 @@ from videolens.services.datastreams.models import (
     SubscriptionEvent,
 )
 from videolens.services.datastreams.records import RecordPlane
-from videolens.services.datastreams.sequence import format_sequence, parse_sequence, shard_id, shard_index
+from videolens.services.datastreams.resharding import Resharder
+from videolens.services.datastreams.sequence import parse_sequence, shard_index
+from videolens.services.datastreams.shards import ShardFilter, filter_shards, shard_info, visible_shards
 
 #: GetRecords answers at most this much data (AWS: 10 MiB)
 MAX_GET_BYTES = 10 * 1024 * 1024
 ON_DEMAND_SHARDS = 4
 _STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 ITERATOR_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
-
-
-@dataclass(frozen=True, slots=True)
-class ShardFilter:
-    """ListShards' ShardFilter: AFTER_SHARD_ID | AT_TRIM_HORIZON | FROM_TRIM_HORIZON | AT_LATEST |
-    AT_TIMESTAMP | FROM_TIMESTAMP."""
-
-    type: str
-    shard_id: str | None = None
-    timestamp: float | None = None  # epoch seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +75,14 @@ class DataStreamsService:
         self.iterators = IteratorCodec(self.catalog.iterator_key(), settings.datastreams_iterator_ttl_s)
         self.limits = ShardLimits(settings.datastreams_enforce_limits)
         self.records = RecordPlane(self.catalog, log, self.iterators, self.limits)
-        self._reshard_lock = threading.Lock()
+        self.resharder = Resharder(self)
+        self.fanout = FanOut(self)
 
     @property
     def account_id(self) -> str:
         return self.catalog.account_id
 
-    def _stream(self, name: str | None, arn: str | None, *, fresh: bool = False) -> StreamState:
+    def stream_state(self, name: str | None, arn: str | None, *, fresh: bool = False) -> StreamState:
         return self.catalog.get(self.catalog.resolve_name(name, arn), fresh=fresh)
 
     # -- streams -------------------------------------------------------------------------------
@@ -123,7 +114,7 @@ class DataStreamsService:
             count = shard_count
         if count < 1:
             raise InvalidArgumentError("ShardCount must be at least 1.")
-        self._check_shard_limit(count)
+        self.check_shard_limit(count)
         state = self.catalog.create(
             name,
             even_ranges(count),
@@ -136,7 +127,7 @@ class DataStreamsService:
             self.log.create_shard(state.key, shard.index)
         return self._info(state)
 
-    def _check_shard_limit(self, extra: int, freed: int = 0) -> None:
+    def check_shard_limit(self, extra: int, freed: int = 0) -> None:
         current = self.catalog.open_shard_total()
         limit = self.settings.datastreams_shard_limit
         if current - freed + extra > limit:
@@ -149,7 +140,7 @@ class DataStreamsService:
     def delete_stream(
         self, name: str | None = None, arn: str | None = None, *, enforce_consumer_deletion: bool = False
     ) -> None:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         if self.catalog.consumers(state.key) and not enforce_consumer_deletion:
             raise ResourceInUseError(
                 f"Stream {state.name} under account {self.account_id} has registered consumers; "
@@ -176,24 +167,6 @@ class DataStreamsService:
             enhanced_metrics=list(state.enhanced_metrics),
         )
 
-    def _shard_info(self, shard: ShardState) -> ShardInfo:
-        start = format_sequence(shard.index, Position(shard.created_ms, 0))
-        end = None
-        if not shard.is_open:
-            end = format_sequence(shard.index, shard.end or Position(shard.closed_ms or shard.created_ms, 0))
-        return ShardInfo(
-            shard_id=shard_id(shard.index),
-            index=shard.index,
-            parent_shard_id=shard_id(shard.parent) if shard.parent is not None else None,
-            adjacent_parent_shard_id=shard_id(shard.adjacent_parent)
-            if shard.adjacent_parent is not None
-            else None,
-            starting_hash_key=shard.start_hash,
-            ending_hash_key=shard.end_hash,
-            starting_sequence_number=start,
-            ending_sequence_number=end,
-        )
-
     def describe_stream(
         self,
         name: str | None = None,
@@ -202,21 +175,16 @@ class DataStreamsService:
         limit: int = 100,
         exclusive_start_shard_id: str | None = None,
     ) -> StreamPage:
-        state = self._stream(name, arn, fresh=True)
-        shards = self._visible_shards(state)
+        state = self.stream_state(name, arn, fresh=True)
+        shards = visible_shards(state)
         if exclusive_start_shard_id is not None:
             after = shard_index(exclusive_start_shard_id)
             shards = [s for s in shards if after is None or s.index > after]
         page = shards[:limit]
-        return StreamPage(self._info(state), [self._shard_info(s) for s in page], len(shards) > limit)
-
-    def _visible_shards(self, state: StreamState) -> list[ShardState]:
-        """Open shards plus closed ones still within retention (AWS drops expired parents)."""
-        horizon = int((time.time() - state.retention_hours * 3600) * 1000)
-        return [s for s in state.shards if s.is_open or (s.closed_ms or 0) >= horizon]
+        return StreamPage(self._info(state), [shard_info(s) for s in page], len(shards) > limit)
 
     def describe_stream_summary(self, name: str | None = None, arn: str | None = None) -> StreamInfo:
-        return self._info(self._stream(name, arn, fresh=True))
+        return self._info(self.stream_state(name, arn, fresh=True))
 
     def list_streams(
         self,
@@ -265,43 +233,19 @@ class DataStreamsService:
             stream_name, after = decode_shards_token(next_token)
             state = self.catalog.get(stream_name, fresh=True)
         else:
-            state = self._stream(name, arn, fresh=True)
+            state = self.stream_state(name, arn, fresh=True)
             after = shard_index(exclusive_start_shard_id) if exclusive_start_shard_id else None
-        shards = self._filter_shards(state, self._visible_shards(state), shard_filter)
+        shards = filter_shards(visible_shards(state), shard_filter)
         if after is not None:
             shards = [s for s in shards if s.index > after]
         page = shards[:max_results]
         token = (
             encode_shards_token(state.name, page[-1].index) if len(shards) > max_results and page else None
         )
-        return [self._shard_info(s) for s in page], token
-
-    def _filter_shards(
-        self, state: StreamState, shards: list[ShardState], flt: ShardFilter | None
-    ) -> list[ShardState]:
-        if flt is None:
-            return shards
-        kind = flt.type
-        if kind == "AFTER_SHARD_ID":
-            if not flt.shard_id:
-                raise InvalidArgumentError("ShardId is required for the AFTER_SHARD_ID ShardFilter.")
-            after = shard_index(flt.shard_id)
-            return [s for s in shards if after is not None and s.index > after]
-        if kind == "AT_LATEST":
-            return [s for s in shards if s.is_open]
-        if kind in ("AT_TRIM_HORIZON", "FROM_TRIM_HORIZON"):
-            return shards
-        if kind in ("AT_TIMESTAMP", "FROM_TIMESTAMP"):
-            if flt.timestamp is None:
-                raise InvalidArgumentError(f"Timestamp is required for the {kind} ShardFilter.")
-            ms = int(flt.timestamp * 1000)
-            if kind == "AT_TIMESTAMP":
-                return [s for s in shards if s.created_ms <= ms and (s.is_open or (s.closed_ms or 0) > ms)]
-            return [s for s in shards if s.is_open or (s.closed_ms or 0) > ms]
-        raise InvalidArgumentError(f"Invalid ShardFilter type {kind}")
+        return [shard_info(s) for s in page], token
 
     def _retention(self, hours: int, name: str | None, arn: str | None, *, increase: bool) -> None:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         if hours < 24:
             raise InvalidArgumentError(
                 "Minimum allowed retention period is 24 hours. "
@@ -331,7 +275,7 @@ class DataStreamsService:
         self._retention(hours, name, arn, increase=False)
 
     def add_tags(self, tags: dict[str, str], name: str | None = None, arn: str | None = None) -> None:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         merged = {**state.tags, **tags}
         if len(merged) > 50:
             raise InvalidArgumentError(
@@ -341,7 +285,7 @@ class DataStreamsService:
         self.catalog.update(state.name, tags=merged)
 
     def remove_tags(self, keys: Sequence[str], name: str | None = None, arn: str | None = None) -> None:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         self.catalog.update(state.name, tags={k: v for k, v in state.tags.items() if k not in set(keys)})
 
     def list_tags(
@@ -352,7 +296,7 @@ class DataStreamsService:
         exclusive_start_tag_key: str | None = None,
         limit: int = 50,
     ) -> tuple[list[tuple[str, str]], bool]:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         items = sorted(state.tags.items())
         if exclusive_start_tag_key is not None:
             items = [kv for kv in items if kv[0] > exclusive_start_tag_key]
@@ -362,7 +306,7 @@ class DataStreamsService:
         self, encryption_type: str, key_id: str, name: str | None = None, arn: str | None = None
     ) -> None:
         """Recorded and reported (EncryptionType KMS); data at rest is not encrypted by videolens."""
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         if encryption_type != "KMS":
             raise InvalidArgumentError("EncryptionType must be KMS.")
         self.catalog.update(state.name, encryption_type="KMS", key_id=key_id)
@@ -370,11 +314,11 @@ class DataStreamsService:
     def stop_encryption(
         self, encryption_type: str, key_id: str, name: str | None = None, arn: str | None = None
     ) -> None:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         self.catalog.update(state.name, encryption_type="NONE", key_id=None)
 
     def update_stream_mode(self, arn: str, mode: str) -> None:
-        state = self._stream(None, arn, fresh=True)
+        state = self.stream_state(None, arn, fresh=True)
         self.catalog.update(state.name, mode=mode)
 
     # -- records -------------------------------------------------------------------------------
@@ -390,7 +334,7 @@ class DataStreamsService:
         arn: str | None = None,
     ) -> PutResult:
         """Durable before it returns; raises ThroughputExceededError when the shard is over its limit."""
-        state = self._stream(name, arn)
+        state = self.stream_state(name, arn)
         if sequence_number_for_ordering is not None:
             try:
                 parse_sequence(sequence_number_for_ordering)
@@ -413,7 +357,7 @@ class DataStreamsService:
                 f"1 validation error detected: Value '{len(records)}' at 'records' failed to satisfy "
                 "constraint: Member must have length less than or equal to 500"
             )
-        return self.records.put(self._stream(name, arn), records, single=False)
+        return self.records.put(self.stream_state(name, arn), records, single=False)
 
     def get_shard_iterator(
         self,
@@ -425,140 +369,37 @@ class DataStreamsService:
         name: str | None = None,
         arn: str | None = None,
     ) -> str:
-        state = self._stream(name, arn, fresh=True)
+        state = self.stream_state(name, arn, fresh=True)
         shard = self.records.shard_of(state, shard_id)
         return self.records.iterator(state, shard, iterator_type, starting_sequence_number, timestamp)
 
     def get_records(self, iterator: str, limit: int = 10000) -> RecordsPage:
         return self.records.get_records(iterator, limit)
 
-    # -- resharding ----------------------------------------------------------------------------
-
-    def _apply(self, state: StreamState, plan: resharding.Plan) -> None:
-        """Seal the parents' logs (no append lands after), then commit closed + children at once."""
-        for child in plan.children:
-            self.log.create_shard(state.key, child.index)
-        closed = [(index, self.log.seal(state.key, index)) for index in plan.close]
-        self.catalog.reshard(state, closed, plan.children, int(time.time() * 1000))
-
-    def _open_shard(self, state: StreamState, sid: str) -> ShardState:
-        index = shard_index(sid)
-        shard = state.shard(index) if index is not None else None
-        if shard is None or not shard.is_open:
-            raise StreamNotFoundError(
-                f"Could not find shard {sid} in stream {state.name} under account {self.account_id}."
-            )
-        return shard
+    # -- resharding (services/datastreams/resharding.py) --------------------------------------
 
     def split_shard(
         self, shard_to_split: str, new_starting_hash_key: str, name: str | None = None, arn: str | None = None
     ) -> None:
-        with self._reshard_lock:
-            state = self._stream(name, arn, fresh=True)
-            self._require_active(state)
-            parent = self._open_shard(state, shard_to_split)
-            self._check_shard_limit(1)
-            new_start = int(new_starting_hash_key)
-            if not parent.start_hash + 1 <= new_start <= parent.end_hash:
-                raise InvalidArgumentError(
-                    f"NewStartingHashKey {new_starting_hash_key} used in SplitShard() on shard "
-                    f"{shard_to_split} in stream {state.name} under account {self.account_id} is not both "
-                    "greater than one plus the "
-                    f"shard's StartingHashKey {parent.start_hash} and less than the shard's EndingHashKey "
-                    f"{parent.end_hash}."
-                )
-            self._apply(state, resharding.split(parent, new_start, state.next_shard, int(time.time() * 1000)))
+        self.resharder.split_shard(
+            shard_to_split, new_starting_hash_key, self.stream_state(name, arn, fresh=True)
+        )
 
     def merge_shards(
         self, shard_to_merge: str, adjacent_shard: str, name: str | None = None, arn: str | None = None
     ) -> None:
-        with self._reshard_lock:
-            state = self._stream(name, arn, fresh=True)
-            self._require_active(state)
-            a = self._open_shard(state, shard_to_merge)
-            b = self._open_shard(state, adjacent_shard)
-            if a.index == b.index or not resharding.adjacent(a, b):
-                raise InvalidArgumentError(
-                    f"Shards {shard_to_merge} and {adjacent_shard} in stream {state.name} under account "
-                    f"{self.account_id} are not an adjacent pair of shards eligible for merging"
-                )
-            self._apply(state, resharding.merge(a, b, state.next_shard, int(time.time() * 1000)))
+        self.resharder.merge_shards(shard_to_merge, adjacent_shard, self.stream_state(name, arn, fresh=True))
 
     def update_shard_count(
         self, target: int, name: str | None = None, arn: str | None = None
     ) -> tuple[int, int]:
         """(current open shard count before, target) — uniform scaling only."""
-        with self._reshard_lock:
-            state = self._stream(name, arn, fresh=True)
-            self._require_active(state)
-            current = len(state.open_shards)
-            if target < 1 or target > 2 * current or 2 * target < current:
-                raise InvalidArgumentError(
-                    f"UpdateShardCount to {target} for stream {state.name}: the target must be between "
-                    "half and "
-                    f"double the current open shard count ({current})."
-                )
-            if target == current:
-                return current, target
-            self._check_shard_limit(target, freed=current)
-            try:
-                plan = resharding.uniform(
-                    state.open_shards, target, state.next_shard, int(time.time() * 1000)
-                )
-            except ValueError:
-                raise InvalidArgumentError(
-                    f"UpdateShardCount to {target} for stream {state.name}: the open shards are too "
-                    "uneven for a "
-                    "uniform rescale; split or merge them first."
-                ) from None
-            self._apply(state, plan)
-            return current, target
+        return self.resharder.update_shard_count(target, self.stream_state(name, arn, fresh=True))
 
-    def _require_active(self, state: StreamState) -> None:
-        if state.status != "ACTIVE":
-            raise ResourceInUseError(
-                f"Stream {state.name} under account {self.account_id} not ACTIVE, "
-                f"instead in state {state.status}"
-            )
-
-    # -- enhanced fan-out ----------------------------------------------------------------------
-
-    def _consumer_info(self, row: object, stream_arn: str) -> ConsumerInfo:
-        return ConsumerInfo(
-            name=row.name,  # type: ignore[attr-defined]
-            arn=row.arn,  # type: ignore[attr-defined]
-            status=row.status,  # type: ignore[attr-defined]
-            created_at=row.created_at,  # type: ignore[attr-defined]
-            stream_arn=stream_arn,
-        )
+    # -- enhanced fan-out (services/datastreams/fanout.py) -------------------------------------
 
     def register_consumer(self, stream_arn: str, consumer_name: str) -> ConsumerInfo:
-        state = self._stream(None, stream_arn, fresh=True)
-        if len(self.catalog.consumers(state.key)) >= 20:
-            raise StreamLimitExceededError(
-                f"Consumer limit of 20 reached for stream {state.name} under account {self.account_id}."
-            )
-        return self._consumer_info(self.catalog.add_consumer(state, consumer_name), state.arn)
-
-    def _find_consumer(self, stream_arn: str | None, consumer_name: str | None, consumer_arn: str | None):  # type: ignore[no-untyped-def]
-        if consumer_arn:
-            row = self.catalog.consumer(consumer_arn)
-            if row is None:
-                raise StreamNotFoundError(
-                    f"Consumer {consumer_arn} under account {self.account_id} not found."
-                )
-            return row, self.catalog.consumer_stream(row)
-        if not stream_arn or not consumer_name:
-            raise InvalidArgumentError(
-                "Either ConsumerARN or both StreamARN and ConsumerName must be provided."
-            )
-        state = self._stream(None, stream_arn, fresh=True)
-        for row in self.catalog.consumers(state.key):
-            if row.name == consumer_name:
-                return row, state
-        raise StreamNotFoundError(
-            f"Consumer {consumer_name} under stream {state.name} under account {self.account_id} not found."
-        )
+        return self.fanout.register(self.stream_state(None, stream_arn, fresh=True), consumer_name)
 
     def describe_consumer(
         self,
@@ -566,23 +407,12 @@ class DataStreamsService:
         consumer_name: str | None = None,
         consumer_arn: str | None = None,
     ) -> ConsumerInfo:
-        row, state = self._find_consumer(stream_arn, consumer_name, consumer_arn)
-        return self._consumer_info(row, state.arn)
+        return self.fanout.describe(stream_arn, consumer_name, consumer_arn)
 
     def list_consumers(
         self, stream_arn: str, *, max_results: int = 100, next_token: str | None = None
     ) -> tuple[list[ConsumerInfo], str | None]:
-        from videolens.services.datastreams.paging import decode_after, encode_after
-
-        state = self._stream(None, stream_arn, fresh=True)
-        rows = self.catalog.consumers(state.key)
-        if next_token:
-            after = decode_after("consumers", next_token)
-            rows = [r for r in rows if r.arn > after]
-        rows.sort(key=lambda r: r.arn)
-        page = rows[:max_results]
-        token = encode_after("consumers", page[-1].arn) if len(rows) > max_results and page else None
-        return [self._consumer_info(r, state.arn) for r in page], token
+        return self.fanout.list(self.stream_state(None, stream_arn, fresh=True), max_results, next_token)
 
     def deregister_consumer(
         self,
@@ -590,8 +420,7 @@ class DataStreamsService:
         consumer_name: str | None = None,
         consumer_arn: str | None = None,
     ) -> None:
-        row, _state = self._find_consumer(stream_arn, consumer_name, consumer_arn)
-        self.catalog.remove_consumer(row.arn)
+        self.fanout.deregister(stream_arn, consumer_name, consumer_arn)
 
     def subscribe(
         self, consumer_arn: str, shard_id: str, start: StartingPosition
@@ -601,13 +430,7 @@ class DataStreamsService:
         Blocking generator (run it in a thread); ends after `settings.datastreams_subscription_s`
         (5 minutes) or after the event that carries a closed shard's ChildShards.
         """
-        from videolens.services.datastreams.subscriptions import subscription
-
-        row, state = self._find_consumer(None, None, consumer_arn)
-        shard = self.records.shard_of(state, shard_id)
-        token = self.records.iterator(state, shard, start.type, start.sequence_number, start.timestamp)
-        first = self.iterators.decode(token).start
-        return subscription(self, state, shard, first, self.settings.datastreams_subscription_s)
+        return self.fanout.subscribe(consumer_arn, shard_id, start)
 
     # -- upkeep --------------------------------------------------------------------------------
 
