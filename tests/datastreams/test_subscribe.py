@@ -94,3 +94,61 @@ def test_subscribe_from_trim_horizon_and_unknown_consumer(kinesis: Any) -> None:
         kinesis.delete_stream(StreamName="sub2")
     assert e.value.response["Error"]["Code"] == "ResourceInUseException"
     kinesis.delete_stream(StreamName="sub2", EnforceConsumerDeletion=True)
+
+
+def test_subscription_ends_with_child_shards_after_a_split(kinesis: Any) -> None:
+    kinesis.create_stream(StreamName="sub3", ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName="sub3")["StreamDescriptionSummary"]["StreamARN"]
+    c = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c3")["Consumer"]
+    resp = kinesis.subscribe_to_shard(
+        ConsumerARN=c["ConsumerARN"],
+        ShardId="shardId-000000000000",
+        StartingPosition={"Type": "TRIM_HORIZON"},
+    )
+    kinesis.put_record(StreamName="sub3", Data=b"before", PartitionKey="k")
+    kinesis.split_shard(
+        StreamName="sub3", ShardToSplit="shardId-000000000000", NewStartingHashKey=str(2**127)
+    )
+    kinesis.put_record(StreamName="sub3", Data=b"after", PartitionKey="k")
+    seen: list[bytes] = []
+    children = None
+    started = time.monotonic()
+    for event in resp["EventStream"]:
+        ev = event["SubscribeToShardEvent"]
+        seen.extend(r["Data"] for r in ev["Records"])
+        if "ChildShards" in ev:
+            children = ev["ChildShards"]
+        assert time.monotonic() - started < 30
+    # the stream ended by itself after the closed shard's last record and its children
+    assert seen == [b"before"]
+    assert children is not None
+    assert sorted(ch["ShardId"] for ch in children) == ["shardId-000000000001", "shardId-000000000002"]
+    assert all(ch["ParentShards"] == ["shardId-000000000000"] for ch in children)
+
+
+def test_subscription_lifetime_is_a_setting(tmp_path: Any, models: Any) -> None:
+    from tests.conftest import RunningServer, free_port, make_settings
+    from tests.datastreams.conftest import kinesis_client
+    from videolens.runtime.container import Container
+
+    c = Container(
+        make_settings(tmp_path / "life", port=free_port(), datastreams_subscription_s=1.0), models=models
+    )
+    srv = RunningServer(c).start()
+    try:
+        k = kinesis_client(srv.url)
+        k.create_stream(StreamName="life", ShardCount=1)
+        arn = k.describe_stream_summary(StreamName="life")["StreamDescriptionSummary"]["StreamARN"]
+        consumer = k.register_stream_consumer(StreamARN=arn, ConsumerName="c")["Consumer"]
+        started = time.monotonic()
+        resp = k.subscribe_to_shard(
+            ConsumerARN=consumer["ConsumerARN"],
+            ShardId="shardId-000000000000",
+            StartingPosition={"Type": "LATEST"},
+        )
+        events = list(resp["EventStream"])
+        assert 0.9 <= time.monotonic() - started < 10
+        assert events and all(e["SubscribeToShardEvent"]["Records"] == [] for e in events)
+    finally:
+        srv.stop()
+        c.close()
