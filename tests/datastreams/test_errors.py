@@ -239,3 +239,15 @@ def test_retention_trims_old_records(ds_container: Container, kinesis: Any) -> N
         kinesis.describe_stream_summary(StreamName="ret")["StreamDescriptionSummary"]["RetentionPeriodHours"]
         == 48
     )
+
+
+def test_iterator_of_a_deleted_stream(kinesis: Any) -> None:
+    kinesis.create_stream(StreamName="gone", ShardCount=1)
+    kinesis.put_record(StreamName="gone", Data=b"old", PartitionKey="k")
+    it = _trim_iterator(kinesis, "gone")
+    kinesis.delete_stream(StreamName="gone")
+    kinesis.create_stream(StreamName="gone", ShardCount=1)  # same name, a new stream
+    with pytest.raises(ClientError) as e:
+        kinesis.get_records(ShardIterator=it)
+    assert _code(e) == "ResourceNotFoundException"
+    assert kinesis.get_records(ShardIterator=_trim_iterator(kinesis, "gone"))["Records"] == []

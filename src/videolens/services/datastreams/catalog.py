@@ -127,6 +127,7 @@ class Catalog:
         self.region = region
         self.account_id = account_id
         self._cache: dict[str, tuple[float, StreamState]] = {}  # by name
+        self._names_by_key: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def stream_arn(self, name: str) -> str:
@@ -173,14 +174,18 @@ class Catalog:
         return state
 
     def get_by_key(self, key: str) -> StreamState:
-        for _, state in self._cache.values():
-            if state.key == key:
-                return self.get(state.name)
-        with self.db.session() as s:
-            name = s.scalar(select(DataStreamRow.name).where(DataStreamRow.id == key))
+        name = self._names_by_key.get(key)
         if name is None:
+            with self.db.session() as s:
+                name = s.scalar(select(DataStreamRow.name).where(DataStreamRow.id == key))
+            if name is None:
+                raise StreamNotFoundError(f"Stream with id {key} under account {self.account_id} not found.")
+            self._names_by_key[key] = name
+        state = self.get(name)
+        if state.key != key:  # deleted and created again under the same name: the old one is gone
+            self._names_by_key.pop(key, None)
             raise StreamNotFoundError(f"Stream with id {key} under account {self.account_id} not found.")
-        return self.get(name)
+        return state
 
     def names(self) -> list[str]:
         with self.db.session() as s:
