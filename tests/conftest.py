@@ -14,7 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 

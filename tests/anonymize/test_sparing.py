@@ -11,7 +11,7 @@ import pytest
 from tests.anonymize import synthetic
 from tests.anonymize.conftest import MAGENTA, SceneVideo
 from tests.conftest import free_port, make_settings
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.services.anonymize.collection_matcher import CollectionMatcher
 from videolens.services.anonymize.options import AnonymizeOptions

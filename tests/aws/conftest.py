@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from tests.aws.shape_check import check_json_body, check_xml_body
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 
 REGION = "us-east-1"

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.cli import app
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 
 

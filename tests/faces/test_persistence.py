@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import (

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from tests.anonymize.synthetic import two_people_scene, write_video
 from tests.jobs.conftest import TEST_DETECT_EVERY
 from videolens.cli import app
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 

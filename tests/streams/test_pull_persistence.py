@@ -14,7 +14,7 @@ from tests.conftest import RunningServer, free_port, make_settings
 from tests.streams.conftest import WaitUntil
 from tests.streams.test_rtsp_pull import Camera
 from videolens.backends.metadata.tables.streams import StreamPullSourceRow
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import NotFoundError

@@ -24,11 +24,9 @@ import av.stream
 import av.video.stream
 import numpy as np
 
+from videolens.media.errors import MediaError
+
 log = logging.getLogger(__name__)
-
-
-class MediaError(ValueError):
-    """The input is not a video this module can read (not media, no video stream, unreadable)."""
 
 
 @dataclass(frozen=True)

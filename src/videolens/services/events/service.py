@@ -28,7 +28,7 @@ from videolens.services.events.models import (
     Subscription,
     Topic,
 )
-from videolens.services.faces.tokens import decode_token, encode_token
+from videolens.services.pagination import decode_token, encode_token
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from videolens.services.faces.models import (
     UnsuccessfulDeletion,
 )
 from videolens.services.faces.quality import quality_reasons
-from videolens.services.faces.tokens import decode_token, encode_token
 from videolens.services.faces.vector_cache import VectorCache
+from videolens.services.pagination import decode_token, encode_token
 from videolens.vision.similarity import distance_from_similarity, similarity_from_distance
 
 FACE_MODEL_VERSION = "videolens-dlib-resnet-1.0"

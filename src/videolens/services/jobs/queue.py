@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.jobs import JobResultRow, JobRow
-from videolens.services.jobs.face_pipeline import ResultEntry
+from videolens.services.video_analysis.face_pipeline import ResultEntry
 
 #: a job whose workers died this many times is failed instead of being claimed again
 MAX_ATTEMPTS = 3

@@ -7,10 +7,7 @@ deleted afterwards. Multipart parts are blobs of their own, concatenated on comp
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -36,10 +33,12 @@ from videolens.runtime.settings import Settings
 from videolens.services.errors import (
     AlreadyExistsError,
     InvalidObjectError,
+    InvalidPaginationTokenError,
     InvalidParameterError,
     NotFoundError,
     VideolensError,
 )
+from videolens.services.pagination import decode_token, encode_token
 from videolens.services.storage.errors import (
     BucketNotEmptyError,
     EntityTooSmallError,
@@ -87,18 +86,14 @@ def _info(row: ObjectRow) -> ObjectInfo:
 
 
 def _encode_marker(marker: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"m": marker}).encode()).decode()
+    return encode_token("objects", {"m": marker})
 
 
 def _decode_marker(token: str) -> str:
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-        marker = doc["m"]
-        if not isinstance(marker, str):
-            raise ValueError("marker")
-        return marker
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidParameterError("The continuation token provided is incorrect") from exc
+    marker = decode_token("objects", token).get("m")
+    if not isinstance(marker, str):
+        raise InvalidPaginationTokenError("The continuation token provided is incorrect")
+    return marker
 
 
 class StorageService:

@@ -17,6 +17,7 @@ from videolens.backends.metadata.database import Database
 from videolens.media import hls, mp4_clip, thumbnails
 from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidParameterError, NotFoundError
+from videolens.services.pagination import decode_token, encode_token
 from videolens.services.streams import identifiers
 from videolens.services.streams.catalog import StreamCatalog
 from videolens.services.streams.errors import (
@@ -195,7 +196,7 @@ class StreamsService:
         next_token: str | None = None,
     ) -> tuple[list[FragmentInfo], str | None]:
         stream_id, _info = self._archived(name, arn)
-        after_id = identifiers.decode_token(next_token) if next_token else 0
+        after_id = int(decode_token("fragments", next_token)["after"]) if next_token else 0
         low = -math.inf if start is None else start
         high = math.inf if end is None else end
         if start is not None and end is not None and start > end:
@@ -206,7 +207,8 @@ class StreamsService:
         rows = [r for r in rows if not r.buffer_only]
         more = len(rows) > max_results
         rows = rows[:max_results]
-        token = identifiers.encode_token(identifiers.fragment_id(rows[-1].fragment_number)) if more else None
+        after = identifiers.fragment_id(rows[-1].fragment_number)
+        token = encode_token("fragments", {"after": after}) if more else None
         return rows, token
 
     def _range(
@@ -276,7 +278,7 @@ class StreamsService:
         if interval_ms < 200:
             raise InvalidParameterError("SamplingInterval must be at least 200 ms")
         stream_id, _info = self._archived(name, arn)
-        begin = start if next_token is None else identifiers.decode_token(next_token) / 1000.0
+        begin = start if next_token is None else int(decode_token("images", next_token)["at_ms"]) / 1000.0
         fragments = self._range(stream_id, kind, begin, end, 1000)
         results: list[ImageResult] = []
         cursor = begin * 1000.0
@@ -302,7 +304,7 @@ class StreamsService:
                 ticks = math.floor((image.timestamp_ms + shift - cursor) / interval_ms) + 1
                 cursor += ticks * interval_ms
             if len(results) >= max_results:
-                token = identifiers.encode_token(int(cursor)) if cursor <= end * 1000.0 else None
+                token = encode_token("images", {"at_ms": int(cursor)}) if cursor <= end * 1000.0 else None
                 return results, token
         return results, None
 
