@@ -149,7 +149,7 @@ def test_leases_between_processes_on_one_store(
                     options={},
                     created_at=time.time(),
                     owner="crashed-host:1",
-                    lease_token="0" * 36,
+                    lease_token=1,
                     lease_expires_at=time.time() + 2 * LEASE_S,
                 )
             )

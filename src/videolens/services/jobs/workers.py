@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from videolens.backends.leases import Lease
 from videolens.runtime.settings import Settings
 from videolens.services.errors import VideolensError
 from videolens.services.events.models import LocalMessage
@@ -36,7 +37,7 @@ CANCEL_POLL_S = 0.5
 class _Lease:
     """Heartbeats one claimed job in the background and remembers progress and whether we still own it."""
 
-    def __init__(self, queue: JobQueue, job_id: str, token: str, interval_s: float) -> None:
+    def __init__(self, queue: JobQueue, job_id: str, token: Lease, interval_s: float) -> None:
         self.queue = queue
         self.job_id = job_id
         self.token = token
@@ -127,7 +128,7 @@ class JobWorkers:
             self.run_claimed(*claimed)
 
     # ---------------------------------------------------------------- one job
-    def run_claimed(self, job_id: str, token: str) -> None:
+    def run_claimed(self, job_id: str, token: Lease) -> None:
         job = self.jobs.get(job_id)
         log.info("running job %s (%s, attempt %d)", job_id, job.job_type, job.attempts)
         with _Lease(self.queue, job_id, token, self.heartbeat_s) as lease:
@@ -157,7 +158,7 @@ class JobWorkers:
         if self.queue.succeed(job_id, token, outcome.entries, outcome.metadata, outcome.output, then):
             self._announce(announce)
 
-    def _finish_failed(self, job_id: str, token: str, message: str, code: str) -> None:
+    def _finish_failed(self, job_id: str, token: Lease, message: str, code: str) -> None:
         announce: list[LocalMessage] = []
         # the error's stable code goes to the job's output (the native API shows it as `error_code`)
         output: dict[str, object] = {"error_code": code}
