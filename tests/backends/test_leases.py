@@ -1,4 +1,4 @@
-"""The lease store (backends/leases) on SQLite and PostgreSQL: fencing tokens, checkpoints, exclusive claims."""
+"""The lease store (backends/leases), SQLite and PostgreSQL: fencing tokens, checkpoints, exclusive claims."""
 
 from __future__ import annotations
 

@@ -17,17 +17,21 @@ import pkgutil
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 from anyio import from_thread
 from botocore.model import OperationModel
+from starlette.types import ASGIApp
 
 from videolens.api.aws.errors import AwsError, ParamValidationError
 from videolens.api.aws.payload import ChunkSigning, RequestBody
 from videolens.api.aws.registry import AwsContext, AwsService
 from videolens.api.aws.service_models import error_info, signing_name
+
+if TYPE_CHECKING:
+    from videolens.container import Container
 from videolens.api.aws.sigv4 import (
     EMPTY_SHA256,
     UNSIGNED_PAYLOAD,
@@ -82,7 +86,9 @@ def is_aws_request(scope: dict[str, Any]) -> bool:
 class AwsDispatcher:
     """ASGI middleware: `AwsDispatcher(fastapi_app, container)`."""
 
-    def __init__(self, app: Any, container: Any, services: Sequence[AwsService] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, container: Container, services: Sequence[AwsService] | None = None
+    ) -> None:
         self.app = app
         self.container = container
         self.settings = container.settings

@@ -146,10 +146,10 @@ async def create_job(request: Request, container: ContainerDep) -> JobOut:
         return await _submit(container, _parse(fields), upload if isinstance(upload, UploadFile) else None)
 
 
-async def _submit(container: Any, req: AnonymizeRequest, upload: UploadFile | None) -> JobOut:
-    if (upload is None) == (req.bucket is None or req.key is None):
-        raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
-    if upload is not None:
+async def _submit(container: Container, req: AnonymizeRequest, upload: UploadFile | None) -> JobOut:
+    if upload is None and req.bucket is not None and req.key is not None:
+        job = await run_in_threadpool(container.anonymize.start, req.bucket, req.key, req.params())
+    elif upload is not None and (req.bucket is None or req.key is None):
         job = await run_in_threadpool(
             container.anonymize.start_upload,
             upload.file,
@@ -158,7 +158,7 @@ async def _submit(container: Any, req: AnonymizeRequest, upload: UploadFile | No
             container.settings.max_upload_bytes,
         )
     else:
-        job = await run_in_threadpool(container.anonymize.start, req.bucket, req.key, req.params())
+        raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
     return JobOut.of(job)
 
 

@@ -22,7 +22,6 @@ import numpy as np
 
 from videolens.media.video_reader import VideoMetadata, frames, probe
 from videolens.runtime.models import ModelRegistry
-from videolens.services.faces.analysis import FaceAnalysis
 from videolens.services.faces.models import AttributeLevel, FaceDetail
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.models import JobStopped, ResultEntry
@@ -77,7 +76,7 @@ class FaceVideoAnalyzer:
     ) -> None:
         self.faces = faces
         self.models = models
-        self.analysis = FaceAnalysis(faces.settings, models)
+        self.analysis = faces.analysis
         self.sample_ms = sample_ms
         self.detect_every = detect_every
 

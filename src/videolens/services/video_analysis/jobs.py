@@ -6,6 +6,7 @@ analysis itself is `face_pipeline.FaceVideoAnalyzer`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from videolens.media.errors import MediaError
@@ -42,7 +43,7 @@ class _FaceVideoJob:
         summary = {"frames": result.frames, "tracks": result.tracks, "persons": result.persons}
         return JobOutcome(result.entries, result.metadata.to_dict(), summary)
 
-    def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Any) -> AnalysisOutput:
+    def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Path) -> AnalysisOutput:
         raise NotImplementedError
 
 
@@ -59,7 +60,7 @@ class FaceDetectionJob(_FaceVideoJob):
     def run(self, run: JobRun) -> JobOutcome:
         return self._analyze(run)
 
-    def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Any) -> AnalysisOutput:
+    def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Path) -> AnalysisOutput:
         attributes = run.job.params.get("attributes", "DEFAULT")
         return analyzer.detect(path, attributes, run.progress, run.should_stop, run.job.key)
 
@@ -86,7 +87,7 @@ class FaceSearchJob(_FaceVideoJob):
     def run(self, run: JobRun) -> JobOutcome:
         return self._analyze(run)
 
-    def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Any) -> AnalysisOutput:
+    def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Path) -> AnalysisOutput:
         params = run.job.params
         return analyzer.search(
             path, params["collection_id"], params.get("threshold"), run.progress, run.should_stop, run.job.key
