@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
+from videolens.vision.models import ModelRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(

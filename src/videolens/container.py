@@ -11,7 +11,6 @@ from typing import Protocol
 
 from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.metadata.database import Database
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
 from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
@@ -26,6 +25,7 @@ from videolens.services.storage.service import StorageService
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
 from videolens.services.video_analysis.jobs import FaceDetectionJob, FaceSearchJob
+from videolens.vision.models import ModelRegistry
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import free_port, make_settings
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 
 PEOPLE = ("alex_lacamoire", "biden", "kit_harington", "obama", "rose_leslie")
 

@@ -11,8 +11,8 @@ from tests.anonymize.synthetic import two_people_scene, write_video
 from tests.jobs.conftest import TEST_DETECT_EVERY
 from videolens.cli import app
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
+from videolens.vision.models import ModelRegistry
 
 
 def test_cli_jobs_topics_rules(tmp_path: Path, media_dir: Path, models: ModelRegistry) -> None:

@@ -15,9 +15,9 @@ from tests.streams.conftest import WaitUntil
 from tests.streams.test_rtsp_pull import Camera
 from videolens.backends.metadata.tables.streams import StreamPullSourceRow
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import NotFoundError
+from videolens.vision.models import ModelRegistry
 
 #: short leases keep take-overs quick: renewals every 0.5 s, scans every 0.75 s
 LEASE_S = 1.5

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.container import Container
 from videolens.producer import PutMediaError, chunks_of, put_media
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 
 
 @pytest.fixture

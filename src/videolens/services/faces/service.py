@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
 from videolens.services.faces.analysis import FaceAnalysis, largest_first
@@ -50,6 +49,7 @@ from videolens.services.faces.records import (
 )
 from videolens.services.faces.vector_cache import VectorCache
 from videolens.services.pagination import decode_token, encode_token
+from videolens.vision.models import ModelRegistry
 from videolens.vision.similarity import distance_from_similarity
 
 

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from videolens.media.video_reader import VideoMetadata, frames, probe
-from videolens.runtime.models import ModelRegistry
 from videolens.services.faces.models import AttributeLevel, FaceDetail
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.models import JobStopped, ResultEntry
+from videolens.vision.models import ModelRegistry
 from videolens.vision.similarity import THRESHOLD_DISTANCE
 from videolens.vision.tracker import FaceTracker
 from videolens.vision.types import Detection

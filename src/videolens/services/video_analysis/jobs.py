@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from videolens.media.errors import MediaError
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidMediaError, InvalidParameterError
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.registry import JobOutcome, JobRun
 from videolens.services.storage.service import StorageService
 from videolens.services.video_analysis.face_pipeline import AnalysisOutput, FaceVideoAnalyzer
+from videolens.vision.models import ModelRegistry
 
 
 class _FaceVideoJob:
