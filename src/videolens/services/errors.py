@@ -98,3 +98,10 @@ class AuthError(VideolensError):
 class LimitExceededError(VideolensError):
     code = "limit-exceeded"
     http_status = 429
+
+
+class ConfigurationError(VideolensError):
+    """The server's own set-up is unusable (e.g. a damaged key file): an operator must fix it."""
+
+    code = "configuration-error"
+    http_status = 500
