@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from videolens.cli_support import cli_container, console, fail
+from videolens.cli.common import cli_container, console, fail
 
 if TYPE_CHECKING:
     from videolens.consumer import ShardSource

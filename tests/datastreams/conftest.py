@@ -20,7 +20,7 @@ from botocore.config import Config
 from tests.aws.shape_check import check_json_body
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.api.aws.errors import ParamValidationError
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 

@@ -26,7 +26,7 @@ from videolens.consumer import (
     StreamConsumer,
     start_kind,
 )
-from videolens.runtime.container import Container
+from videolens.container import Container
 
 
 def put(kinesis: Any, stream: str, items: list[tuple[str, bytes]]) -> list[str]:

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import RunningServer
 from tests.datastreams.conftest import kinesis_client
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 

@@ -129,7 +129,7 @@ def test_subscription_ends_with_child_shards_after_a_split(kinesis: Any) -> None
 def test_subscription_lifetime_is_a_setting(tmp_path: Any, models: Any) -> None:
     from tests.conftest import RunningServer, free_port, make_settings
     from tests.datastreams.conftest import kinesis_client
-    from videolens.runtime.container import Container
+    from videolens.container import Container
 
     c = Container(
         make_settings(tmp_path / "life", port=free_port(), datastreams_subscription_s=1.0), models=models

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from videolens.services.datastreams.errors import ExpiredNextTokenError
 from videolens.services.errors import InvalidPaginationTokenError
-from videolens.services.faces.tokens import decode_token, encode_token
+from videolens.services.pagination import decode_token, encode_token
 
 
 def encode_after(kind: str, after: str) -> str:
