@@ -359,7 +359,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each throughput run")
-    parser.add_argument("--clients", type=int, default=3, help="boto3 client processes putting at once")
+    parser.add_argument("--clients", type=int, default=2, help="boto3 client processes putting at once")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole comparison, report medians")
     parser.add_argument("--latency-records", type=int, default=200)
     parser.add_argument("--gap-ms", type=float, default=10.0, help="between puts in the latency runs")
