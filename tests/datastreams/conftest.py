@@ -21,7 +21,7 @@ from tests.aws.shape_check import check_json_body
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.api.aws.errors import ParamValidationError
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 from videolens.runtime.settings import Settings
 
 REGION = "us-east-1"

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import RunningServer
 from tests.datastreams.conftest import kinesis_client
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 from videolens.runtime.settings import Settings
 
 
