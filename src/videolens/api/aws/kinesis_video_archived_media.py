@@ -9,7 +9,11 @@ from videolens.api.aws.kinesisvideo import KVS_ERRORS
 from videolens.api.aws.registry import AwsContext, AwsService
 from videolens.api.kvs_wire import hls_master_url
 from videolens.services.errors import InvalidMediaError, InvalidParameterError
-from videolens.services.streams.errors import MissingCodecPrivateDataError, UnsupportedMediaTypeError
+from videolens.services.streams.errors import (
+    InvalidCodecPrivateDataError,
+    MissingCodecPrivateDataError,
+    UnsupportedMediaTypeError,
+)
 
 
 def _range(selector: dict[str, Any]) -> tuple[str, float, float]:
@@ -138,6 +142,7 @@ SERVICE = AwsService(
         **KVS_ERRORS,
         UnsupportedMediaTypeError: "UnsupportedStreamMediaTypeException",
         MissingCodecPrivateDataError: "MissingCodecPrivateDataException",
+        InvalidCodecPrivateDataError: "InvalidCodecPrivateDataException",
         InvalidMediaError: "InvalidMediaFrameException",
     },
     validation_error="InvalidArgumentException",

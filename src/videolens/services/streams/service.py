@@ -20,6 +20,7 @@ from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.streams import identifiers
 from videolens.services.streams.catalog import StreamCatalog
 from videolens.services.streams.errors import (
+    InvalidCodecPrivateDataError,
     MissingCodecPrivateDataError,
     NoDataRetentionError,
     UnsupportedMediaTypeError,
@@ -241,6 +242,8 @@ class StreamsService:
             spool.close()
             if exc.kind == "missing-codec-private":
                 raise MissingCodecPrivateDataError(str(exc)) from exc
+            if exc.kind == "tracks-changed":
+                raise InvalidCodecPrivateDataError(str(exc)) from exc
             raise UnsupportedMediaTypeError(str(exc)) from exc
         spool.seek(0)
 
@@ -399,7 +402,10 @@ class StreamsService:
         stream_id, _info = self._archived(session.stream, None)
         identifiers.fragment_id(number)
         fragment = self.index.by_number(stream_id, number)
-        return hls.fragment_to_ts(self.index.read(fragment), offset_s=session.base)
+        try:
+            return hls.fragment_to_ts(self.index.read(fragment), offset_s=session.base)
+        except mp4_clip.ClipError as exc:
+            raise UnsupportedMediaTypeError(f"fragment {number}: {exc}") from exc
 
     # -- retention ----------------------------------------------------------------------------------
 
