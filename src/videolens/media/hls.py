@@ -70,7 +70,8 @@ def fragment_to_ts(fragment: bytes, *, offset_s: float = 0.0) -> bytes:
     MPEG-TS clocks wrap after ~26.5 h at 90 kHz, and producers often stamp epoch milliseconds, so
     callers pass the stream's first timestamp as offset to keep segment times small and continuous.
     Each segment decodes on its own (a player may start or seek anywhere): it starts on the key frame
-    and leaves out open-GOP leading pictures, which need the previous segment's frames.
+    with the SPS/PPS in front of it (also when that is an open-GOP I picture, not an IDR) and leaves
+    out open-GOP leading pictures, which need the previous segment's frames.
     """
     try:
         frames = read_fragment(fragment)
@@ -83,5 +84,8 @@ def fragment_to_ts(fragment: bytes, *, offset_s: float = 0.0) -> bytes:
         )
         time_base = Fraction(frames.timecode_scale, 1_000_000_000)
         origin = round(Fraction(offset_s) / time_base)
-        Remuxer(target, mapping, video, time_base, origin).add(entry_frames(frames, drop_audio_before=False))
+        track = frames.track(video) if video is not None else None
+        avcc = track.codec_private if track and track.codec_id == "V_MPEG4/ISO/AVC" else None
+        remuxer = Remuxer(target, mapping, video, time_base, origin, inband_avcc=avcc or None)
+        remuxer.add(entry_frames(frames, drop_audio_before=False))
     return out.getvalue()

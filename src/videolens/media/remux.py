@@ -18,6 +18,7 @@ import av.container
 import av.error
 import av.stream
 
+from videolens.media import avc
 from videolens.media.mkv_frames import DecodeClock, FragmentFrames, Frame
 
 
@@ -56,6 +57,8 @@ class Remuxer:
     video_track: int | None
     time_base: Fraction  # of the fragments' timestamps
     origin: int  # fragment units that become time zero
+    #: the video track's avcC, when key frames must carry SPS/PPS in-band (MPEG-TS)
+    inband_avcc: bytes | None = None
     clock: DecodeClock = field(default_factory=DecodeClock)
     counts: dict[int, TrackCount] = field(default_factory=dict)
     _last_audio: dict[int, int] = field(default_factory=dict)
@@ -76,7 +79,10 @@ class Remuxer:
                     continue  # a repeated audio frame would break the track's rising time line
                 pts = dts = frame.pts
                 self._last_audio[frame.track] = pts
-            packet = av.Packet(frame.data)
+            data = frame.data
+            if frame.keyframe and self.inband_avcc and frame.track == self.video_track:
+                data = avc.with_parameter_sets(data, self.inband_avcc)
+            packet = av.Packet(data)
             packet.stream = stream
             packet.time_base = self.time_base
             packet.pts = pts - self.origin
