@@ -13,6 +13,8 @@ import av
 from videolens.media.mkv_frames import entry_frames, read_fragment
 from videolens.media.remux import ANY_CODEC, Remuxer, RemuxError, open_streams
 
+__all__ = ["RemuxError", "Segment", "fragment_to_ts", "master_playlist", "media_playlist"]
+
 
 @dataclass(frozen=True)
 class Segment:
