@@ -10,6 +10,7 @@ of the GOPs that follow it.
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -212,11 +213,14 @@ def browser_check(
 
 
 def chromium_refuses_open_gop_entry(check: Callable[[], object]) -> None:
-    """Known limit (docs/streams.md): Chromium's H.264 decoder fails when decoding starts at an
-    open-GOP I picture (references and frame numbers of the GOP before are missing); FFmpeg and
-    OpenCV conceal that. Only an IDR is a clean entry, so this fails loudly if Chromium changes."""
-    with pytest.raises(AssertionError, match="PIPELINE_ERROR_DECODE|Decoding error"):
+    """Known limit (docs/streams.md): Chromium's H.264 decoder may fail when decoding starts at an
+    open-GOP I picture (frames of the GOP before are missing; whether it fails depends on what the
+    slices reference), where FFmpeg and OpenCV conceal that. Either it decodes exactly the expected
+    frames, or it stops with its decode error, nothing else."""
+    try:
         check()
+    except AssertionError as failure:
+        assert re.search("PIPELINE_ERROR_DECODE|Decoding error", str(failure)), failure
 
 
 def archived(kvs: Kvs, stream: Stream, api: str) -> Any:
@@ -298,6 +302,9 @@ def test_get_media_selectors(
     stream = streams[variant]
     media = kvs.data_client("kinesis-video-media", stream.name, "GET_MEDIA")
     numbers = [f["FragmentNumber"] for f in stream.fragments]
+    server = [f["ServerTimestamp"].timestamp() for f in stream.fragments]
+    assert server[2] < server[3]
+    arrived = (server[2] + server[3]) / 2
     selectors = {
         "EARLIEST": ({"StartSelectorType": "EARLIEST"}, 0),
         "FRAGMENT_NUMBER": ({"StartSelectorType": "FRAGMENT_NUMBER", "AfterFragmentNumber": numbers[2]}, 2),
@@ -310,6 +317,8 @@ def test_get_media_selectors(
             {"StartSelectorType": "CONTINUATION_TOKEN", "ContinuationToken": numbers[0]},
             1,
         ),
+        # between two fragments' arrival times: the first one stored after it
+        "SERVER_TIMESTAMP": ({"StartSelectorType": "SERVER_TIMESTAMP", "StartTimestamp": arrived}, 3),
     }
     for label, (selector, first) in selectors.items():
         payload = media.get_media(StreamName=stream.name, StartSelector=selector)["Payload"].read()
