@@ -27,9 +27,9 @@ from tests.conftest import RunningServer, free_port, make_settings
 from tests.streams.conftest import Kvs
 from tests.streams.decoders import BrowserDecoder, ffmpeg_frames, opencv_frames
 from tests.streams.test_read_media import split_documents, tags_of
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
-from videolens.services.jobs import video_reader
+from videolens.container import Container
+from videolens.media import video_reader
+from videolens.vision.models import ModelRegistry
 
 SECONDS = 4  # four GOPs of 1 s: fragments 1 and 2 are mid-stream
 

@@ -19,6 +19,7 @@ import av.error
 import av.stream
 
 from videolens.media import avc
+from videolens.media.errors import MediaError
 from videolens.media.mkv_frames import DecodeClock, FragmentFrames, Frame
 
 
@@ -32,7 +33,7 @@ class _AnyCodec(frozenset[str]):
 ANY_CODEC: frozenset[str] = _AnyCodec()
 
 
-class RemuxError(ValueError):
+class RemuxError(MediaError):
     """The fragments cannot go into the output (reason in .kind)."""
 
     def __init__(self, kind: str, message: str) -> None:
