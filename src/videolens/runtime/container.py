@@ -16,10 +16,12 @@ from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.service import JobsService
 from videolens.services.jobs.workers import JobWorkers
+from videolens.services.models.service import ModelsService
 from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
+from videolens.services.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,12 @@ class Container:
         self.storage.on_object_created.append(self.rules.on_object_created)
         self.background.append(DeliveryDispatcher(settings, self.db, self.events))
         self.background.append(JobWorkers(settings, self.jobs, self.models, self.anonymizer))
+        # models (bring your own) + the /metrics exposition
+        self.models_service = ModelsService(
+            settings, self.db, self.blobs, self.faces, face_detector=lambda: self.models.detector
+        )
+        self.background.append(self.models_service)
+        self.telemetry = Telemetry(self.db)
 
     def start_background(self) -> None:
         for task in self.background:

@@ -126,6 +126,7 @@ class AwsDispatcher:
             raw = self._raw_route(candidates, req)
             if raw is not None:
                 service, raw_handler = raw
+                scope["videolens.route"] = f"aws:{service.model_name}.{req.raw_path}"
                 await self._authenticate(
                     service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256)
                 )
@@ -143,6 +144,7 @@ class AwsDispatcher:
                     break
             if op is None:
                 raise _not_implemented(service, f"{req.method} {req.raw_path}")
+            scope["videolens.route"] = f"aws:{service.model_name}.{op.name}"  # the HTTP metrics' label
             streaming = bool(op.has_streaming_input)
             if not streaming and service.protocol not in ("json", "query"):
                 req.body = await _read_all(receive, body_state)

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from videolens.runtime import metrics
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.errors import VideolensError
@@ -132,6 +133,7 @@ class JobWorkers:
     # ---------------------------------------------------------------- one job
     def run_claimed(self, job_id: str, token: str) -> None:
         job = self.jobs.get(job_id)
+        started = time.monotonic()
         log.info("running job %s (%s, attempt %d)", job_id, job.job_type, job.attempts)
         with _Lease(self.queue, job_id, token, self.heartbeat_s) as lease:
 
@@ -150,13 +152,16 @@ class JobWorkers:
                 return
             except VideolensError as exc:
                 self._finish_failed(job_id, token, exc.message, exc.code)
+                metrics.JOB_DURATION.labels(job.job_type, "FAILED").observe(time.monotonic() - started)
                 return
             except Exception as exc:  # any bug or media surprise fails this job, not the worker
                 log.exception("job %s failed", job_id)
                 self._finish_failed(job_id, token, f"{type(exc).__name__}: {exc}", "internal-error")
+                metrics.JOB_DURATION.labels(job.job_type, "FAILED").observe(time.monotonic() - started)
                 return
         announce: list[Any] = []
         if self.queue.succeed(job_id, token, entries, metadata, output, self._notify_in(job_id, announce)):
+            metrics.JOB_DURATION.labels(job.job_type, "SUCCEEDED").observe(time.monotonic() - started)
             self._announce(announce)
 
     def _finish_failed(self, job_id: str, token: str, message: str, code: str) -> None:
