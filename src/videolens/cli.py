@@ -13,6 +13,7 @@ from videolens.cli_anonymize import anonymize_command
 from videolens.cli_events import rules_app, topics_app
 from videolens.cli_jobs import jobs_app
 from videolens.cli_keys import keys_app
+from videolens.cli_models import app as models_app
 from videolens.cli_streams import streams_app
 from videolens.cli_support import cli_container, console, fail
 from videolens.runtime.settings import Settings
@@ -27,6 +28,7 @@ app.add_typer(streams_app, name="streams")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(topics_app, name="topics")
 app.add_typer(rules_app, name="rules")
+app.add_typer(models_app, name="models")
 app.command("anonymize")(anonymize_command)
 
 

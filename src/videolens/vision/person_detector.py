@@ -50,10 +50,10 @@ class PersonDetector:
         # HOG cost grows with the pixel count; a standing person is >= 128 px tall at this size
         ratio = min(1.0, self.max_input_side / max(height, width))
         image = rgb if ratio == 1.0 else cv2.resize(rgb, (round(width * ratio), round(height * ratio)))
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         stride = (self.win_stride, self.win_stride)
+        # colour in: HOG takes each pixel's strongest channel gradient (the channel order does not matter)
         rects, weights = self._hog().detectMultiScale(
-            gray, winStride=stride, padding=stride, scale=self.scale
+            image, winStride=stride, padding=stride, scale=self.scale
         )
         if len(rects) == 0:
             return Boxes.empty()

@@ -146,6 +146,10 @@ class AwsDispatcher:
                 raise _not_implemented(service, f"{req.method} {req.raw_path}")
             scope["videolens.route"] = f"aws:{service.model_name}.{op.name}"  # the HTTP metrics' label
             streaming = bool(op.has_streaming_input)
+            if streaming and "x-amz-content-sha256" not in headers and not signed.presigned:
+                # a blob payload signed without a payload-hash header (sagemaker-runtime's Body): the
+                # signature covers the body's SHA-256, so it is read whole (bounded) like a JSON body
+                streaming = False
             if not streaming and service.protocol not in ("json", "query"):
                 req.body = await _read_all(receive, body_state)
             payload_hash = self._payload_hash(service, req, signed, streaming)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
+
 from videolens.api.aws.registry import AwsContext, AwsService
 from videolens.services.errors import (
     ImageTooLargeError,
@@ -25,7 +27,10 @@ from videolens.services.models.invocation import ModelInput
 async def invoke_endpoint(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     name = p["EndpointName"]
     settings = ctx.settings
-    body = p.get("Body") or b""
+    body = p.get("Body")
+    if body is None and ctx.body is not None:  # sent with a payload-hash header: streamed to us
+        body = await anyio.to_thread.run_sync(ctx.body.read)
+    body = body or b""
     if len(body) > settings.max_image_bytes:
         raise PayloadTooLargeError(f"Body is over {settings.max_image_bytes} bytes")
     inp = ModelInput.from_bytes(body, p.get("ContentType"), settings.max_image_pixels)
