@@ -19,6 +19,7 @@ import onnxruntime as ort
 Layout = Literal["NCHW", "NHWC"]
 ColorOrder = Literal["RGB", "BGR"]
 ResizeMode = Literal["stretch", "letterbox"]
+PadPosition = Literal["center", "top-left"]
 
 _ORT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8}
 
@@ -41,6 +42,8 @@ class InputSpec:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     #: grey level of the letterbox border (YOLO exports were trained with 114)
     pad_value: int = 114
+    #: where the letterboxed image sits: centred (YOLO) or top-left, padded right/bottom (CenterFace)
+    pad_position: PadPosition = "center"
 
     def __post_init__(self) -> None:
         if not (1 <= self.width <= 8192 and 1 <= self.height <= 8192):
@@ -87,6 +90,8 @@ def preprocess(rgb: np.ndarray, spec: InputSpec, dtype: type = np.float32) -> tu
         ratio = min(spec.width / src_w, spec.height / src_h)
         new_w, new_h = max(1, round(src_w * ratio)), max(1, round(src_h * ratio))
         pad_x, pad_y = (spec.width - new_w) // 2, (spec.height - new_h) // 2
+        if spec.pad_position == "top-left":
+            pad_x = pad_y = 0
         canvas = np.full((spec.height, spec.width, 3), spec.pad_value, dtype=np.uint8)
         canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = _resize(image, new_w, new_h)
         transform = Transform(src_w, src_h, new_w / src_w, new_h / src_h, float(pad_x), float(pad_y))

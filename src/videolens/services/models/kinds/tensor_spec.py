@@ -36,6 +36,7 @@ class InputSpecModel(BaseModel):
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     pad_value: int = Field(default=114, ge=0, le=255)
+    pad_position: Literal["center", "top-left"] = "center"
 
     @field_validator("std")
     @classmethod
@@ -55,6 +56,7 @@ class InputSpecModel(BaseModel):
             mean=self.mean,
             std=self.std,
             pad_value=self.pad_value,
+            pad_position=self.pad_position,
         )
 
 
