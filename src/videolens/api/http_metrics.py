@@ -45,6 +45,23 @@ class HttpMetrics:
 
 
 def _template(scope: dict[str, Any]) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    # plain ASGI routes (POST /putMedia) leave only their endpoint in our scope: find its route
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return "unmatched"
+    for route in _routes(scope.get("app")):
+        if getattr(route, "endpoint", None) is endpoint and getattr(route, "path", None):
+            return str(route.path)
+    return "unmatched"
+
+
+def _routes(app: Any) -> list[Any]:
+    found: list[Any] = []
+    for route in getattr(app, "routes", ()):
+        found.append(route)
+        # FastAPI wraps the routes of an included router; the originals carry endpoint and path
+        found.extend(getattr(getattr(route, "original_router", None), "routes", ()))
+    return found
