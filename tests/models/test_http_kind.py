@@ -16,7 +16,7 @@ from tests.models.conftest import sagemaker_client
 from tests.models.servers import Behaviour, ThreadServer
 from videolens.media.images import encode_jpeg
 from videolens.services.models.errors import ModelUnavailableError
-from videolens.services.models.invocation import ModelInput
+from videolens.services.models.models import ModelInput
 
 
 def register(server: RunningServer, name: str, kind: str, **fields: Any) -> httpx.Response:

@@ -15,8 +15,8 @@ from tests.conftest import REPO_ROOT, RunningServer
 from tests.models.conftest import sagemaker_client
 from tests.models.metrics_scrape import Scrape
 from tests.models.test_http_kind import invoke, register
+from videolens.container import Container
 from videolens.producer import chunks_of, put_media
-from videolens.runtime.container import Container
 from videolens.services.jobs.queue import JobQueue
 
 DASHBOARD = REPO_ROOT / "docs" / "grafana" / "videolens.json"

@@ -12,7 +12,7 @@ import numpy as np
 from tests.conftest import RunningServer
 from tests.models.onnx_builders import constant_outputs_model
 from tests.models.test_http_kind import assert_problem, invoke, register
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.vision.detector import FaceDetector
 
 CENTERFACE_SPEC: dict[str, Any] = {
@@ -83,7 +83,7 @@ def test_a_model_survives_a_restart_and_delete_removes_its_file(
     assert len(blobs) == 1
     restarted = Container(server.container.settings, models=models)  # a second process on the same data
     try:
-        from videolens.services.models.invocation import ModelInput
+        from videolens.services.models.models import ModelInput
 
         again = restarted.models_service.invoke("cf", ModelInput.from_bytes(city_jpg, "image/jpeg"))
         assert again.body == before

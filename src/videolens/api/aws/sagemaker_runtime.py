@@ -21,7 +21,7 @@ from videolens.services.errors import (
     PayloadTooLargeError,
 )
 from videolens.services.models.errors import ModelError, ModelNotFoundError, ModelUnavailableError
-from videolens.services.models.invocation import ModelInput
+from videolens.services.models.models import ModelInput
 
 
 async def invoke_endpoint(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from starlette.datastructures import UploadFile
 
 from videolens.api.deps import ContainerDep
 from videolens.services.errors import InvalidParameterError, PayloadTooLargeError
-from videolens.services.models.invocation import ModelInput
-from videolens.services.models.records import ModelInfo
+from videolens.services.models.models import ModelInfo, ModelInput
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 #: a JSON registration (http, kserve, builtin) is small; ONNX files come as multipart

@@ -40,12 +40,11 @@ from videolens.services.errors import (
     PayloadTooLargeError,
     VideolensError,
 )
-from videolens.services.faces.tokens import decode_token, encode_token
 from videolens.services.models.errors import ModelError, ModelNotFoundError, ModelUnavailableError
-from videolens.services.models.invocation import ModelAnswer, ModelInput
 from videolens.services.models.kinds import kind
 from videolens.services.models.kinds.base import Invoker, KindContext, parse_config
-from videolens.services.models.records import ModelInfo, check_name, public_config
+from videolens.services.models.models import ModelAnswer, ModelInfo, ModelInput, check_name, public_config
+from videolens.services.pagination import decode_token, encode_token
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidParameterError
-from videolens.services.models.invocation import ModelAnswer, ModelInput
+from videolens.services.models.models import ModelAnswer, ModelInput
 
 
 class KindConfig(BaseModel):

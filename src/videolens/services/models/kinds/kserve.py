@@ -18,9 +18,9 @@ from pydantic import Field, HttpUrl
 
 from videolens.services.errors import InvalidParameterError
 from videolens.services.models.errors import ModelError
-from videolens.services.models.invocation import ModelAnswer, ModelInput
 from videolens.services.models.kinds.base import KindConfig, KindContext, register_kind
 from videolens.services.models.kinds.tensor_spec import DecoderSpecModel, InputSpecModel, decode_outputs
+from videolens.services.models.models import ModelAnswer, ModelInput
 from videolens.services.models.resilience import RemoteSettings, ResilientClient
 from videolens.vision.onnx_runner import preprocess
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videolens.services.errors import InvalidParameterError
 from videolens.services.models.errors import ModelError
-from videolens.services.models.invocation import ModelAnswer
+from videolens.services.models.models import ModelAnswer
 from videolens.vision.detection_decoders import DecoderSpec, decode, decoder_names
 from videolens.vision.onnx_runner import InputSpec, Transform
 

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from videolens.cli_support import cli_container, console, fail
+from videolens.cli.common import cli_container, console, fail
 
-app = typer.Typer(
+models_app = typer.Typer(
     help="Models (bring your own): ONNX files, HTTP / KServe endpoints, builtin models.", no_args_is_help=True
 )
 
@@ -36,7 +36,7 @@ def _json_option(raw: str | None, what: str) -> dict[str, Any]:
     return doc
 
 
-@app.command("create")
+@models_app.command("create")
 def create(
     name: str,
     kind: Annotated[str, typer.Option("--kind", "-k", help="onnx, http, kserve or builtin")],
@@ -77,7 +77,7 @@ def create(
     console.print(f"registered model [bold]{info.name}[/] ({info.kind})")
 
 
-@app.command("list")
+@models_app.command("list")
 def list_models() -> None:
     """List the registered models."""
     table = Table("name", "kind", "created", "description")
@@ -94,7 +94,7 @@ def list_models() -> None:
     console.print(table)
 
 
-@app.command("describe")
+@models_app.command("describe")
 def describe(name: str) -> None:
     """Show one model's config and what was learnt when it was registered, as JSON."""
     with cli_container() as c:
@@ -102,7 +102,7 @@ def describe(name: str) -> None:
     console.print_json(json.dumps(info.to_dict()))
 
 
-@app.command("delete")
+@models_app.command("delete")
 def delete(name: str) -> None:
     """Delete a model (and its stored file)."""
     with cli_container() as c:
@@ -110,7 +110,7 @@ def delete(name: str) -> None:
     console.print(f"deleted model [bold]{name}[/]")
 
 
-@app.command("invoke")
+@models_app.command("invoke")
 def invoke(
     name: str,
     image: Path,
@@ -120,7 +120,7 @@ def invoke(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="write the raw answer here")] = None,
 ) -> None:
     """Run a model on an image file and print its answer (JSON answers pretty-printed)."""
-    from videolens.services.models.invocation import ModelInput
+    from videolens.services.models.models import ModelInput
 
     try:
         data = image.read_bytes()
