@@ -10,11 +10,14 @@ import logging
 from typing import Protocol
 
 from videolens.backends.blobs.filesystem import FilesystemBlobStore
+from videolens.backends.datastreams.factory import open_shard_log
 from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
 from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
 from videolens.services.auth.keys import KeysService
+from videolens.services.datastreams.retention import DataStreamRetention
+from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
@@ -77,6 +80,12 @@ class Container:
         self.storage.on_object_created.append(self.rules.on_object_created)
         self.background.append(DeliveryDispatcher(settings, self.db, self.events))
         self.background.append(JobWorkers(settings, self.jobs))
+        # data streams: records in the shard log (segment files | Redis), metadata in SQL
+        self.datastream_log = open_shard_log(
+            settings.datastreams_url, settings.data_dir, segment_bytes=settings.datastreams_segment_bytes
+        )
+        self.datastreams = DataStreamsService(settings, self.db, self.datastream_log)
+        self.background.append(DataStreamRetention(self.datastreams))
         # models (bring your own) + the /metrics exposition
         self.models_service = ModelsService(
             settings, self.db, self.blobs, self.faces, face_detector=lambda: self.models.detector
@@ -97,4 +106,5 @@ class Container:
 
     def close(self) -> None:
         self.stop_background()
+        self.datastream_log.close()
         self.db.dispose()

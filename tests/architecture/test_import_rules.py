@@ -59,7 +59,7 @@ def test_the_contracts_are_declared() -> None:
     }
     assert contracts["layers"]["type"] == "layers"
     assert contracts["layers"]["layers"] == [
-        "cli : api : container : anonymize : producer",
+        "cli : api : container : anonymize : producer : consumer",
         "services",
         "vision | media | backends",
         "runtime",

@@ -145,3 +145,22 @@ def test_anonymize_section(server: RunningServer) -> None:
             assert sum(1 for _ in out.decode(video=0)) == frames
     assert Path("/tmp/spared.jpg").stat().st_size > 0
     assert Path("/tmp/h.boxes.json").stat().st_size > 0
+
+
+def test_datastreams_section(server: RunningServer) -> None:
+    heading = "## Data streams"
+    r = run_bash(against(server, bash_block_after(heading)), cli_env(server))
+    assert r.returncode == 0, r.stderr
+    tailed = [d for d in json_documents(r.stdout) if "partition_key" in d and "text" in d]
+    assert sorted((d["partition_key"], json.loads(d["text"])) for d in tailed) == [
+        ("cam1", {"face": "obama", "similarity": 99.1}),
+        ("cam2", {"face": "biden"}),
+        ("cam3", {"face": "kit"}),
+    ]
+
+    Path("/tmp/faces-checkpoints.json").unlink(missing_ok=True)  # from an earlier run on another server
+    namespace: dict[str, object] = {}
+    exec(compile(against(server, block_after(heading, "python")), "README.md", "exec"), namespace)
+    frames = namespace["frames"]
+    assert isinstance(frames, list) and len(frames) == 103
+    assert sorted(f for f in frames if f is not None) == list(range(100))

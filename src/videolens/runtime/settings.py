@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     #: deliveries still failing after this many attempts go to the dead-letter list
     event_max_attempts: int = Field(default=6, ge=1)
 
+    # data streams (Kinesis Data Streams compatible)
+    #: "embedded" (segment files under data_dir/datastreams), "file:///abs/dir", or
+    #: "redis://host:port/db" (Redis Streams; `?prefix=name` keeps several deployments apart)
+    datastreams_url: str = "embedded"
+    #: shard iterators expire this long after GetShardIterator/GetRecords issued them (AWS: 5 min)
+    datastreams_iterator_ttl_s: float = Field(default=300.0, gt=0)
+    #: per-shard limits like AWS (1 MiB/s or 1000 records/s in, 2 MiB/s and 5 GetRecords/s out)
+    datastreams_enforce_limits: bool = True
+    #: open shards allowed across all streams (LimitExceededException beyond)
+    datastreams_shard_limit: int = Field(default=500, ge=1)
+    #: a SubscribeToShard call streams for this long, then ends (AWS: 5 minutes)
+    datastreams_subscription_s: float = Field(default=300.0, gt=0)
+    #: embedded backend: a shard's segment file rolls over past this size
+    datastreams_segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+
     # models (bring your own)
     #: onnxruntime execution providers for `onnx` models, in order of preference, comma-separated
     #: (e.g. "TensorrtExecutionProvider,CUDAExecutionProvider,CPUExecutionProvider"); empty: every

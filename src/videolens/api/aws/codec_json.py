@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from botocore.model import OperationModel, ServiceModel
 
+from videolens.api.aws import codec_cbor, eventstream
 from videolens.api.aws.errors import AwsError
 from videolens.api.aws.rest_binding import bound_members, match_operation, parse_bindings, serialize_bindings
 from videolens.api.aws.shape_values import decode_json, encode_json
 from videolens.api.aws.wire import WireRequest, WireResponse
 
 JSON11 = "application/x-amz-json-1.1"
+#: set by parse() for the request being handled: answer in CBOR (Java SDK's Kinesis default)
+_CBOR = contextvars.ContextVar("aws_cbor", default=False)
+#: services whose AWS endpoint also speaks CBOR 1.1 (Java SDKs default to it for Kinesis)
+CBOR_SERVICES = frozenset({"kinesis"})
 
 
 def _load_body(body: bytes) -> dict[str, Any]:
@@ -41,23 +47,72 @@ class JsonCodec:
         return model.operation_model(op_name)
 
     def parse(self, op: OperationModel, req: WireRequest) -> dict[str, Any]:
-        if "cbor" in req.headers.get("content-type", ""):
-            raise AwsError(
-                "SerializationException",
-                "CBOR is not supported: send AWS JSON 1.1 (Java SDKs: set AWS_CBOR_DISABLE=1 / "
-                "aws.cborEnabled=false)",
-            )
         shape = op.input_shape
+        if codec_cbor.CBOR11 in req.headers.get("content-type", ""):
+            if op.service_model.service_name not in CBOR_SERVICES:
+                raise AwsError(
+                    "SerializationException",
+                    f"CBOR is not supported by {op.service_model.service_name}: send AWS JSON 1.1",
+                )
+            _CBOR.set(True)
+            doc = codec_cbor.loads(req.body)
+            return codec_cbor.decode_cbor(shape, doc) if shape is not None else {}
+        _CBOR.set(False)
         doc = _load_body(req.body)
         return decode_json(shape, doc) if shape is not None else {}
 
     def serialize(self, op: OperationModel, output: dict[str, Any], request_id: str) -> WireResponse:
         shape = op.output_shape
-        body = encode_json(shape, output) if shape is not None else {}
+        cbor = _CBOR.get()
+        if op.has_event_stream_output and shape is not None:
+            return self._event_stream(op, output, request_id, cbor)
+        if cbor:
+            body = codec_cbor.encode_cbor(shape, output) if shape is not None else {}
+            return WireResponse(
+                200,
+                [("Content-Type", codec_cbor.CBOR11), ("x-amzn-RequestId", request_id)],
+                codec_cbor.dumps(body),
+            )
+        doc = encode_json(shape, output) if shape is not None else {}
         return WireResponse(
             200,
             [("Content-Type", JSON11), ("x-amzn-RequestId", request_id)],
-            json.dumps(body, separators=(",", ":")).encode(),
+            json.dumps(doc, separators=(",", ":")).encode(),
+        )
+
+    def _event_stream(
+        self, op: OperationModel, output: dict[str, Any], request_id: str, cbor: bool
+    ) -> WireResponse:
+        """`initial-response`, then one event message per (event name, members) the handler yields."""
+        shape = op.output_shape
+        assert shape is not None
+        stream_name = shape.event_stream_name
+        stream_shape = shape.members[stream_name]
+        events: Iterator[tuple[str, dict[str, Any]]] = output[stream_name]
+        initial = {k: v for k, v in output.items() if k != stream_name}
+        content_type = codec_cbor.CBOR11 if cbor else JSON11
+
+        def encode(member: Any, value: dict[str, Any]) -> bytes:
+            if cbor:
+                return codec_cbor.dumps(codec_cbor.encode_cbor(member, value))
+            return json.dumps(encode_json(member, value), separators=(",", ":")).encode()
+
+        def frames() -> Iterator[bytes]:
+            yield eventstream.event(
+                "initial-response", encode(shape, initial) if initial else b"{}", content_type
+            )
+            try:
+                for name, members in events:
+                    yield eventstream.event(name, encode(stream_shape.members[name], members), content_type)
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+
+        return WireResponse(
+            200,
+            [("Content-Type", eventstream.CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
+            frames(),
         )
 
     def serialize_error(
@@ -65,6 +120,16 @@ class JsonCodec:
     ) -> WireResponse:
         # botocore reads the code only from the body's __type for this protocol
         body = {"__type": err.code, "Message": err.message}
+        if codec_cbor.CBOR11 in req.headers.get("content-type", ""):
+            return WireResponse(
+                err.status,
+                [
+                    ("Content-Type", codec_cbor.CBOR11),
+                    ("x-amzn-RequestId", request_id),
+                    ("x-amzn-ErrorType", err.code),
+                ],
+                codec_cbor.dumps(body),
+            )
         return WireResponse(
             err.status,
             [("Content-Type", JSON11), ("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", err.code)],

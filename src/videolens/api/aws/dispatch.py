@@ -164,7 +164,7 @@ class AwsDispatcher:
             params = service.codec.parse(op, req)
             if service.prevalidate is not None:
                 service.prevalidate(op.name, params)
-            if op.input_shape is not None:
+            if op.input_shape is not None and op.name not in service.fully_prevalidated:
                 validate(op.input_shape, params)
             ctx = self._context(service, op.name, req, signed, request_id)
             if streaming:

@@ -70,6 +70,9 @@ class AwsService:
     #: run on (operation, params) before the generic model validation, for checks whose AWS
     #: error differs from the validation code (Rekognition: Bytes over 5 MB → ImageTooLargeException)
     prevalidate: Callable[[str, dict[str, Any]], None] | None = None
+    #: operations whose `prevalidate` checks every model constraint itself (a hot path, e.g.
+    #: Kinesis PutRecords with 500 entries), so the generic walk is skipped for them
+    fully_prevalidated: frozenset[str] = frozenset()
     #: path → raw handler, matched before the model (e.g. {"/putMedia": put_media})
     raw_routes: Mapping[str, RawHandler] = field(default_factory=dict)
 

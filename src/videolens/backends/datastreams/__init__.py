@@ -1,0 +1,1 @@
+"""Shard-log backends of the data streams capability (embedded segment files, Redis Streams)."""

@@ -1,0 +1,1 @@
+"""Data streams (Kinesis Data Streams compatible): sharded, replayable, durable record logs."""
