@@ -1,0 +1,70 @@
+"""schemathesis over the native REST API: every operation of the served `/openapi.json`, a fixed
+example budget, derandomized (the same cases every run), against a real server on loopback.
+
+Each response must not be a 5xx, must have a documented status code and content type, and its body
+must match the documented schema (problem+json for errors). Valid inputs (positive generation) and
+inputs that break the schema (negative generation) both run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.fuzz.conftest import NativeTarget
+
+#: examples per operation and generation mode (x ~68 operations x 2 modes)
+EXAMPLES_PER_OPERATION = 25
+SEED = 20261201
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def api_schema(native_target: NativeTarget) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(native_target.url + "/openapi.json")
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+def test_every_operation_conforms(
+    api_schema: schemathesis.BaseSchema, native_target: NativeTarget, mode: GenerationMode
+) -> None:
+    cases: Counter[str] = Counter()
+    statuses: Counter[int] = Counter()
+    failures: list[str] = []
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 60, "the schema lost operations"
+    for operation in operations:
+
+        @seed(SEED)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def run(case: schemathesis.Case) -> None:
+            cases[operation.label] += 1
+            response = case.call_and_validate(headers=native_target.headers, checks=CHECKS, timeout=60)
+            statuses[response.status_code] += 1
+
+        try:
+            run()
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis raises a BaseExceptionGroup
+            failures.append(f"{operation.label}: {exc}")
+    total = sum(cases.values())
+    print(f"\nschemathesis {mode}: {total} cases over {len(cases)} operations; statuses {dict(statuses)}")
+    assert not failures, "\n\n".join(failures)
+    assert len(cases) == len(operations)
