@@ -142,7 +142,7 @@ class AwsDispatcher:
                     service = candidate
                     break
             if op is None:
-                raise _not_implemented(service, f"{req.method} {req.raw_path}")
+                raise _no_operation(service, f"{req.method} {req.raw_path}")
             streaming = bool(op.has_streaming_input)
             if not streaming and service.protocol not in ("json", "query"):
                 req.body = await _read_all(receive, body_state)
@@ -306,6 +306,14 @@ def _not_implemented(service: AwsService, what: str) -> AwsError:
     if service.protocol == "query":
         return AwsError("InvalidAction", f"{what} is not implemented by videolens", 400)
     return AwsError("UnknownOperationException", f"{what} is not implemented by videolens", 400)
+
+
+def _no_operation(service: AwsService, what: str) -> AwsError:
+    """No operation of the model has this method + path: S3 says the method is not allowed there
+    (a 4xx: e.g. POST on an object without ?uploads / ?uploadId); the others know no such action."""
+    if service.protocol == "rest-xml":
+        return AwsError("MethodNotAllowed", f"The specified method is not allowed against this resource: {what}", 405)
+    return _not_implemented(service, what)
 
 
 def _chunk_signing(signed: SignedRequest, secret: str | None, payload_hash: str) -> ChunkSigning | None:
