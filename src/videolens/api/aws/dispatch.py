@@ -43,7 +43,7 @@ from videolens.api.aws.sigv4 import (
 )
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
-from videolens.services.errors import VideolensError
+from videolens.services.errors import VideolensError, storage_full
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,9 @@ class AwsDispatcher:
         elif isinstance(exc, VideolensError) and (mapped := service.error_code(exc)) is not None:
             code, status, sender = error_info(model, mapped[0])
             err = AwsError(code, exc.message, mapped[1] or status, sender)
+        elif storage_full(exc):
+            log.error("storage full in %s %s: %s", service.model_name, req.raw_path, exc)
+            err = AwsError("InsufficientStorage", "The server's storage is full; nothing was stored", 507, False)
         else:
             log.exception("unhandled error in %s %s", service.model_name, req.raw_path)
             code, status, sender = error_info(model, service.internal_error)
