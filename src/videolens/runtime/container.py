@@ -18,6 +18,7 @@ from videolens.services.jobs.service import JobsService
 from videolens.services.jobs.workers import JobWorkers
 from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
+from videolens.services.anonymize.upload_sweeper import UploadSweeper
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
 
@@ -63,6 +64,9 @@ class Container:
         self.storage.on_object_created.append(self.rules.on_object_created)
         self.background.append(DeliveryDispatcher(settings, self.db, self.events))
         self.background.append(JobWorkers(settings, self.jobs, self.models, self.anonymizer))
+        self.background.append(
+            UploadSweeper(self.jobs, self.storage, settings.upload_grace_seconds, settings.upload_sweep_seconds)
+        )
 
     def start_background(self) -> None:
         for task in self.background:
