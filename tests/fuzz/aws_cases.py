@@ -202,7 +202,11 @@ def _protocol_damage(url: str, op: OperationModel) -> Iterator[RawCase]:
             ("invalid XML", b"<not-closed><a>", None),
             ("truncated XML", body[: max(1, len(body) // 2)], None),
             ("entity expansion", _billion_laughs(), None),
-            ("external entity", b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>', None),
+            (
+                "external entity",
+                b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>',
+                None,
+            ),
             ("wrong content type", body, "application/json"),
         ]
     for label, data, content_type in damaged:
@@ -218,4 +222,5 @@ def _protocol_damage(url: str, op: OperationModel) -> Iterator[RawCase]:
 
 def _billion_laughs() -> bytes:
     entities = '<!ENTITY l0 "lol">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
-    return f'<?xml version="1.0"?><!DOCTYPE Delete [{entities}]><Delete><Object><Key>&l9;</Key></Object></Delete>'.encode()
+    doc = f"<!DOCTYPE Delete [{entities}]><Delete><Object><Key>&l9;</Key></Object></Delete>"
+    return ('<?xml version="1.0"?>' + doc).encode()

@@ -28,22 +28,61 @@ from videolens.api.aws.registry import AwsService
 
 #: codes a service answers any operation with, besides its validation code and modelled errors
 COMMON_CODES = {
-    "rekognition": {"InvalidParameterException", "ImageTooLargeException", "InvalidImageFormatException",
-                    "ResourceNotFoundException", "SerializationException", "UnknownOperationException",
-                    "InvalidS3ObjectException", "RequestEntityTooLarge"},
-    "s3": {"InvalidArgument", "InvalidBucketName", "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "MalformedXML",
-           "InvalidRequest", "KeyTooLongError", "InvalidPart", "InvalidPartOrder", "EntityTooLarge",
-           "EntityTooSmall", "InvalidRange", "PreconditionFailed", "MethodNotAllowed", "BucketNotEmpty",
-           "XAmzContentSHA256Mismatch", "400", "404", "412", "416"},
+    "rekognition": {
+        "InvalidParameterException",
+        "ImageTooLargeException",
+        "InvalidImageFormatException",
+        "ResourceNotFoundException",
+        "SerializationException",
+        "UnknownOperationException",
+        "InvalidS3ObjectException",
+        "RequestEntityTooLarge",
+    },
+    "s3": {
+        "InvalidArgument",
+        "InvalidBucketName",
+        "NoSuchBucket",
+        "NoSuchKey",
+        "NoSuchUpload",
+        "MalformedXML",
+        "InvalidRequest",
+        "KeyTooLongError",
+        "InvalidPart",
+        "InvalidPartOrder",
+        "EntityTooLarge",
+        "EntityTooSmall",
+        "InvalidRange",
+        "PreconditionFailed",
+        "MethodNotAllowed",
+        "BucketNotEmpty",
+        "XAmzContentSHA256Mismatch",
+        "400",
+        "404",
+        "412",
+        "416",
+    },
     "sns": {"InvalidParameter", "NotFound", "MalformedQueryString", "InvalidAction", "MissingAction"},
-    "kinesisvideo": {"InvalidArgumentException", "ResourceNotFoundException", "SerializationException",
-                     "UnknownOperationException"},
-    "kinesis-video-media": {"InvalidArgumentException", "ResourceNotFoundException", "SerializationException",
-                            "InvalidEndpointException"},
-    "kinesis-video-archived-media": {"InvalidArgumentException", "ResourceNotFoundException",
-                                     "SerializationException", "NoDataRetentionException",
-                                     "MissingCodecPrivateDataException", "InvalidCodecPrivateDataException",
-                                     "UnsupportedStreamMediaTypeException"},
+    "kinesisvideo": {
+        "InvalidArgumentException",
+        "ResourceNotFoundException",
+        "SerializationException",
+        "UnknownOperationException",
+    },
+    "kinesis-video-media": {
+        "InvalidArgumentException",
+        "ResourceNotFoundException",
+        "SerializationException",
+        "InvalidEndpointException",
+    },
+    "kinesis-video-archived-media": {
+        "InvalidArgumentException",
+        "ResourceNotFoundException",
+        "SerializationException",
+        "NoDataRetentionException",
+        "MissingCodecPrivateDataException",
+        "InvalidCodecPrivateDataException",
+        "UnsupportedStreamMediaTypeException",
+    },
 }
 SERVICES = {s.model_name: s for s in discover_services()}
 
@@ -66,7 +105,9 @@ def _error_code(op: OperationModel, response: httpx.Response) -> str | None:
 
 
 @pytest.mark.parametrize("service_name", sorted(SERVICES))
-def test_malformed_requests_get_the_service_error_shape(native_target: NativeTarget, service_name: str) -> None:
+def test_malformed_requests_get_the_service_error_shape(
+    native_target: NativeTarget, service_name: str
+) -> None:
     service = SERVICES[service_name]
     model = service.model
     codes: Counter[str] = Counter()
@@ -94,8 +135,10 @@ def test_malformed_requests_get_the_service_error_shape(native_target: NativeTar
                 codes[code or "?"] += 1
                 if code not in allowed:
                     failures.append(f"{where}: code {code!r} is not one of {service_name}'s")
-    print(f"\n{service_name}: {sent} cases over {len(service.handlers)} operations in "
-          f"{time.monotonic() - started:.1f}s; codes {dict(codes.most_common())}")
+    print(
+        f"\n{service_name}: {sent} cases over {len(service.handlers)} operations in "
+        f"{time.monotonic() - started:.1f}s; codes {dict(codes.most_common())}"
+    )
     assert sent >= 10 * len(service.handlers) or sent >= 40
     assert not failures, "\n".join(failures[:60])
     assert httpx.get(native_target.url + "/healthz", timeout=5).status_code == 200
@@ -144,7 +187,8 @@ def test_truncated_bodies_never_hang_nor_store(native_target: NativeTarget) -> N
     for service, target in (("s3", "/fuzz-cut/cut.bin"), ("rekognition", "/")):
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             auth = (
-                f"AWS4-HMAC-SHA256 Credential={CREDENTIALS.access_key}/20260101/{REGION}/{service}/aws4_request, "
+                "AWS4-HMAC-SHA256 "
+                f"Credential={CREDENTIALS.access_key}/20260101/{REGION}/{service}/aws4_request, "
                 "SignedHeaders=host, Signature=" + "0" * 64
             )
             head = (
@@ -154,7 +198,10 @@ def test_truncated_bodies_never_hang_nor_store(native_target: NativeTarget) -> N
             )
             sock.sendall(head.encode() + b"x" * 1000)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and httpx.get(native_target.url + "/healthz", timeout=5).status_code != 200:
+    while (
+        time.monotonic() < deadline
+        and httpx.get(native_target.url + "/healthz", timeout=5).status_code != 200
+    ):
         time.sleep(0.1)
     assert httpx.get(native_target.url + "/healthz", timeout=5).status_code == 200
     time.sleep(0.5)  # the server notices the disconnect and drops the partial blob

@@ -3,6 +3,7 @@ measured alone and a crash would show), a sampler of its resident memory, and ba
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -45,10 +46,8 @@ class ServerProcess:
         procs = [self.process, *self.process.children(recursive=True)]
         total = 0
         for p in procs:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total
 
     def stop(self) -> None:

@@ -27,8 +27,12 @@ TMPFS_SIZE = 24 * MiB
 
 def _s3(url: str) -> Any:
     return boto3.client(
-        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret", config=Config(retries={"max_attempts": 1}),
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+        config=Config(retries={"max_attempts": 1}),
     )
 
 
@@ -42,7 +46,9 @@ def _leftovers(server: ServerProcess) -> list[str]:
     return sorted(os.listdir(tmp)) if tmp.exists() else []
 
 
-def _chunked_request(url: str, path: str, content_type: str, head: bytes, body_bytes: int) -> tuple[int, bytes]:
+def _chunked_request(
+    url: str, path: str, content_type: str, head: bytes, body_bytes: int
+) -> tuple[int, bytes]:
     """Send `head` then zeros in chunked encoding until `body_bytes`, without ending the body;
     return the status and body of the answer that came while the upload was still open."""
     host, port = url.removeprefix("http://").split(":")
@@ -90,8 +96,8 @@ def test_upload_cap_holds_while_streaming(capped_server: ServerProcess) -> None:
     answer comes before the body ends), and neither the object nor a partial blob stays."""
     boundary = uuid.uuid4().hex
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nblur\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mp4\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\nblur\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mp4"\r\n'
         "Content-Type: video/mp4\r\n\r\n"
     ).encode()
     status, body = _chunked_request(
@@ -108,7 +114,7 @@ def test_upload_cap_holds_while_streaming(capped_server: ServerProcess) -> None:
 def test_compare_cap_holds_while_streaming(capped_server: ServerProcess) -> None:
     boundary = uuid.uuid4().hex
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"source\"; filename=\"a.jpg\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="source"; filename="a.jpg"\r\n'
         "Content-Type: image/jpeg\r\n\r\n"
     ).encode()
     status, body = _chunked_request(
@@ -127,14 +133,24 @@ def full_disk_server(tmp_path: Path) -> Any:
     data = tmp_path / "data"
     blobs = data / "blobs"
     blobs.mkdir(parents=True)
-    wrap = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-            f'mount -t tmpfs -o size={TMPFS_SIZE} tmpfs "$0" && exec "$@"', str(blobs)]
+    wrap = [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        f'mount -t tmpfs -o size={TMPFS_SIZE} tmpfs "$0" && exec "$@"',
+        str(blobs),
+    ]
     server = start_server(data, wrap=wrap, VIDEOLENS_JOB_WORKERS="0")
     yield server
     server.stop()
 
 
-def test_full_disk_gives_a_clear_error_and_no_corrupt_data(full_disk_server: ServerProcess, hamilton_clip: Path) -> None:
+def test_full_disk_gives_a_clear_error_and_no_corrupt_data(
+    full_disk_server: ServerProcess, hamilton_clip: Path
+) -> None:
     server = full_disk_server
     url = server.url
     stat = os.statvfs(_in_server(server, server.data_dir / "blobs"))
@@ -161,8 +177,13 @@ def test_full_disk_gives_a_clear_error_and_no_corrupt_data(full_disk_server: Ser
     s3.put_object(Bucket="disk", Key="filler.bin", Body=b"f" * max(0, free - 3 * MiB))
     mkv = mkv_from(hamilton_clip, "-an", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v", "3M")
     assert len(mkv) > 3 * MiB
-    kvs = boto3.client("kinesisvideo", endpoint_url=url, region_name="us-east-1",
-                       aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+    kvs = boto3.client(
+        "kinesisvideo",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+    )
     kvs.create_stream(StreamName="full", DataRetentionInHours=24)
     result = put_media(url, chunks_of(mkv), stream_name="full")
     errors = [a.doc for a in result.events("ERROR")]
@@ -171,8 +192,11 @@ def test_full_disk_gives_a_clear_error_and_no_corrupt_data(full_disk_server: Ser
     fragments = httpx.get(f"{url}/v1/streams/full/fragments", timeout=30).json()["fragments"]
     assert {f["fragment_number"] for f in fragments} == persisted
     for fragment in fragments:
-        r = httpx.get(f"{url}/v1/streams/full/media", timeout=30,
-                      params={"selector": "FRAGMENT_NUMBER", "fragment_number": fragment["fragment_number"]})
+        r = httpx.get(
+            f"{url}/v1/streams/full/media",
+            timeout=30,
+            params={"selector": "FRAGMENT_NUMBER", "fragment_number": fragment["fragment_number"]},
+        )
         assert r.status_code == 200 and len(r.content) >= fragment["size"]
     assert _leftovers(server) == []
     assert s3.get_object(Bucket="disk", Key="kept.bin")["Body"].read() == kept

@@ -73,8 +73,26 @@ def small_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two seconds of a 192x144 test pattern: jobs on the parts of it that still decode end quickly."""
     path = tmp_path_factory.mktemp("small") / "small.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=192x144:rate=15", "-t", "2",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "15", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=192x144:rate=15",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "15",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -127,15 +145,23 @@ def test_hostile_matroska_into_put_media(hostile_server: ServerProcess, good_mkv
 
 
 def _detect_rest(url: str, data: bytes) -> httpx.Response:
-    return httpx.post(f"{url}/v1/faces/detect", content=data, headers={"content-type": "image/png"}, timeout=120)
+    return httpx.post(
+        f"{url}/v1/faces/detect", content=data, headers={"content-type": "image/png"}, timeout=120
+    )
 
 
 def test_image_bombs_into_face_detect_and_index(hostile_server: ServerProcess, faces_dir: Path) -> None:
     url = hostile_server.url
     good = (faces_dir / "_test" / "obama1.jpg").read_bytes()
-    assert httpx.post(f"{url}/v1/collections", json={"collection_id": "hostile"}, timeout=30).status_code == 201
-    indexed = httpx.post(f"{url}/v1/collections/hostile/faces", content=good,
-                         headers={"content-type": "image/jpeg"}, timeout=120)
+    assert (
+        httpx.post(f"{url}/v1/collections", json={"collection_id": "hostile"}, timeout=30).status_code == 201
+    )
+    indexed = httpx.post(
+        f"{url}/v1/collections/hostile/faces",
+        content=good,
+        headers={"content-type": "image/jpeg"},
+        timeout=120,
+    )
     assert indexed.status_code == 200 and len(indexed.json()["records"]) == 1
     bombs = {
         "PNG 30000x30000 bomb": media.png_bomb(30000, 30000),
@@ -157,8 +183,12 @@ def test_image_bombs_into_face_detect_and_index(hostile_server: ServerProcess, f
             if r.status_code != 200:
                 assert r.headers["content-type"] == "application/problem+json"
                 assert r.json()["type"].rsplit("/", 1)[1] in ("invalid-image", "image-too-large"), label
-            r = httpx.post(f"{url}/v1/collections/hostile/faces", content=data,
-                           headers={"content-type": "image/jpeg"}, timeout=120)
+            r = httpx.post(
+                f"{url}/v1/collections/hostile/faces",
+                content=data,
+                headers={"content-type": "image/jpeg"},
+                timeout=120,
+            )
             assert r.status_code in BAD_INPUT or r.status_code == 200, (label, r.text)
             if data and len(data) <= 5 * 1024 * 1024:
                 try:
@@ -166,8 +196,11 @@ def test_image_bombs_into_face_detect_and_index(hostile_server: ServerProcess, f
                     assert "valid" in label, label
                 except ClientError as exc:
                     code = exc.response["Error"]["Code"]
-                    assert code in ("InvalidImageFormatException", "ImageTooLargeException",
-                                    "InvalidParameterException"), (label, code)
+                    assert code in (
+                        "InvalidImageFormatException",
+                        "ImageTooLargeException",
+                        "InvalidParameterException",
+                    ), (label, code)
             assert hostile_server.alive(), f"server down after {label}"
     print(f"\nimage bombs: RSS {baseline / 2**20:.0f} MiB idle, peak {rss.peak / 2**20:.0f} MiB")
     assert rss.peak - baseline < RSS_GROWTH_LIMIT
@@ -175,7 +208,9 @@ def test_image_bombs_into_face_detect_and_index(hostile_server: ServerProcess, f
     assert indexed.json()["records"][0]["face"]["face_id"] in {f["face_id"] for f in faces}
 
 
-def test_hostile_videos_into_uploads_jobs_and_anonymize(hostile_server: ServerProcess, small_mp4: Path) -> None:
+def test_hostile_videos_into_uploads_jobs_and_anonymize(
+    hostile_server: ServerProcess, small_mp4: Path
+) -> None:
     url = hostile_server.url
     mp4 = small_mp4.read_bytes()
     good_mkv = mkv_from(small_mp4, "-c", "copy")
@@ -196,18 +231,24 @@ def test_hostile_videos_into_uploads_jobs_and_anonymize(hostile_server: ServerPr
     with RssSampler(hostile_server) as rss:
         for name, data in videos.items():
             s3.put_object(Bucket="hostile", Key=name, Body=data)
-            r = httpx.post(f"{url}/v1/jobs", json={"type": "face-detection", "bucket": "hostile", "key": name},
-                           timeout=30)
+            r = httpx.post(
+                f"{url}/v1/jobs",
+                json={"type": "face-detection", "bucket": "hostile", "key": name},
+                timeout=30,
+            )
             assert r.status_code == 202, r.text
             job = _wait_job(url, "/v1/jobs", r.json()["job_id"], name)
             outcomes[name] = (job["status"], job["status_message"])
-            up = httpx.post(f"{url}/v1/anonymize/jobs", files={"file": (name, data)}, data={"mode": "blur"},
-                            timeout=60)
+            up = httpx.post(
+                f"{url}/v1/anonymize/jobs", files={"file": (name, data)}, data={"mode": "blur"}, timeout=60
+            )
             assert up.status_code == 202, up.text
             anon = _wait_job(url, "/v1/anonymize/jobs", up.json()["job_id"], "anonymize " + name)
             outcomes["anonymize " + name] = (anon["status"], anon["error_code"])
             assert hostile_server.alive(), f"server down after {name}"
-    print(f"\nhostile videos: RSS {baseline / 2**20:.0f} MiB idle, peak {rss.peak / 2**20:.0f} MiB; {outcomes}")
+    print(
+        f"\nhostile videos: RSS {baseline / 2**20:.0f} MiB idle, peak {rss.peak / 2**20:.0f} MiB; {outcomes}"
+    )
     assert rss.peak - baseline < RSS_GROWTH_LIMIT
     for name, (status, detail) in outcomes.items():
         # a file cut short may still give the frames before the cut; otherwise a typed failure

@@ -50,12 +50,30 @@ def test_uploads_are_deleted_after_the_grace_period(sweeping_server: RunningServ
     url = sweeping_server.url
     video = tmp_path / "small.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "1",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(video),
+        ],
         check=True,
     )
     ok = httpx.post(f"{url}/v1/anonymize/jobs", files={"file": ("small.mp4", video.read_bytes())}, timeout=60)
-    bad = httpx.post(f"{url}/v1/anonymize/jobs", files={"file": ("noise.mp4", b"\x00junk" * 1000)}, timeout=60)
+    bad = httpx.post(
+        f"{url}/v1/anonymize/jobs", files={"file": ("noise.mp4", b"\x00junk" * 1000)}, timeout=60
+    )
     assert ok.status_code == 202 and bad.status_code == 202
     done = _wait_end(url, ok.json()["job_id"])
     failed = _wait_end(url, bad.json()["job_id"])

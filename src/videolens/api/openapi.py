@@ -87,6 +87,6 @@ def _describe_operation(method: str, operation: dict[str, Any], ref: dict[str, A
         statuses.append(507)
     for status in statuses:
         responses.setdefault(str(status), {"description": _DESCRIPTIONS[status]})
-    for status, response in responses.items():
-        if status[0] in "45" and not response.get("content"):
+    for code, response in responses.items():
+        if code[0] in "45" and not response.get("content"):
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": ref}}

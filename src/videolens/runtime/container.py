@@ -10,6 +10,7 @@ from videolens.backends.metadata.database import Database
 from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
+from videolens.services.anonymize.upload_sweeper import UploadSweeper
 from videolens.services.auth.keys import KeysService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
@@ -18,7 +19,6 @@ from videolens.services.jobs.service import JobsService
 from videolens.services.jobs.workers import JobWorkers
 from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
-from videolens.services.anonymize.upload_sweeper import UploadSweeper
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
 
@@ -65,7 +65,9 @@ class Container:
         self.background.append(DeliveryDispatcher(settings, self.db, self.events))
         self.background.append(JobWorkers(settings, self.jobs, self.models, self.anonymizer))
         self.background.append(
-            UploadSweeper(self.jobs, self.storage, settings.upload_grace_seconds, settings.upload_sweep_seconds)
+            UploadSweeper(
+                self.jobs, self.storage, settings.upload_grace_seconds, settings.upload_sweep_seconds
+            )
         )
 
     def start_background(self) -> None:

@@ -279,7 +279,9 @@ class AwsDispatcher:
             err = AwsError(code, exc.message, mapped[1] or status, sender)
         elif storage_full(exc):
             log.error("storage full in %s %s: %s", service.model_name, req.raw_path, exc)
-            err = AwsError("InsufficientStorage", "The server's storage is full; nothing was stored", 507, False)
+            err = AwsError(
+                "InsufficientStorage", "The server's storage is full; nothing was stored", 507, False
+            )
         else:
             log.exception("unhandled error in %s %s", service.model_name, req.raw_path)
             code, status, sender = error_info(model, service.internal_error)
@@ -315,7 +317,9 @@ def _no_operation(service: AwsService, what: str) -> AwsError:
     """No operation of the model has this method + path: S3 says the method is not allowed there
     (a 4xx: e.g. POST on an object without ?uploads / ?uploadId); the others know no such action."""
     if service.protocol == "rest-xml":
-        return AwsError("MethodNotAllowed", f"The specified method is not allowed against this resource: {what}", 405)
+        return AwsError(
+            "MethodNotAllowed", f"The specified method is not allowed against this resource: {what}", 405
+        )
     return _not_implemented(service, what)
 
 

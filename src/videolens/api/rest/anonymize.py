@@ -6,6 +6,7 @@ A thin face over the durable jobs service: uploads become objects of an internal
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -35,7 +36,7 @@ from videolens.services.anonymize.uploads import (
     store_upload,
     upload_params,
 )
-from videolens.services.errors import InvalidParameterError
+from videolens.services.errors import InvalidParameterError, VideolensError
 from videolens.services.jobs.anonymize_job import get_anonymize_job, open_output
 from videolens.services.jobs.models import Job
 
@@ -257,10 +258,8 @@ def _part_chunks(events: AsyncIterator[FormEvent]) -> Iterator[bytes]:
 
 
 def _drop_upload(container: Any, key: str) -> None:
-    try:
+    with contextlib.suppress(VideolensError):  # already gone (start_stored_upload_job deleted it)
         container.storage.delete_object(UPLOAD_BUCKET, key)
-    except Exception:  # noqa: BLE001 - already gone (start_stored_upload_job deleted it)
-        pass
 
 
 @router.get("/jobs", response_model=JobList)

@@ -49,8 +49,16 @@ COMPARE_BODY = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "source": {"type": "string", "format": "binary", "description": "the face to look for"},
-                        "target": {"type": "string", "format": "binary", "description": "the image to look in"},
+                        "source": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the face to look for",
+                        },
+                        "target": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the image to look in",
+                        },
                     },
                     "required": ["source", "target"],
                 }
@@ -216,4 +224,6 @@ async def compare_faces(
     missing = [name for name in ("source", "target") if name not in files]
     if missing:
         raise InvalidImageError(f"multipart body lacks the file field(s): {', '.join(missing)}")
-    return await run_in_threadpool(c.faces.compare_faces, files["source"], files["target"], threshold, quality_filter)
+    return await run_in_threadpool(
+        c.faces.compare_faces, files["source"], files["target"], threshold, quality_filter
+    )
