@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.services.anonymize.uploads import UPLOAD_BUCKET
+from videolens.vision.models import ModelRegistry
 
 GRACE_S = 4.0
 

@@ -1,12 +1,12 @@
 """Native REST routes of anonymization: submit a job (upload or bucket object), poll it, download it.
 
-A thin face over the durable jobs service: uploads become objects of an internal bucket
-(`services/anonymize/uploads.py`) and every submission is an `anonymize` job of `/v1/jobs`.
+A thin face over the anonymize capability's public job API (`services/anonymize/service.py:
+AnonymizeJobs`): uploads become objects of an internal bucket and every submission is an `anonymize`
+job of `/v1/jobs`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -30,14 +30,8 @@ from videolens.api.rest.multipart import (
     is_multipart,
     read_part,
 )
-from videolens.services.anonymize.uploads import (
-    UPLOAD_BUCKET,
-    start_stored_upload_job,
-    store_upload,
-    upload_params,
-)
-from videolens.services.errors import InvalidParameterError, VideolensError
-from videolens.services.jobs.anonymize_job import get_anonymize_job, open_output
+from videolens.container import Container
+from videolens.services.errors import InvalidParameterError
 from videolens.services.jobs.models import Job
 
 router = APIRouter(prefix="/v1/anonymize", tags=["anonymize"])
@@ -183,16 +177,14 @@ async def create_job(request: Request, container: ContainerDep) -> JobOut:
     return await _submit_stored(container, _parse(body))
 
 
-async def _submit_stored(container: Any, req: AnonymizeRequest) -> JobOut:
+async def _submit_stored(container: Container, req: AnonymizeRequest) -> JobOut:
     if req.bucket is None or req.key is None:
         raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
-    job = await run_in_threadpool(
-        container.jobs.start, "anonymize", req.bucket, req.key, params=req.params(), api="rest"
-    )
+    job = await run_in_threadpool(container.anonymize.start, req.bucket, req.key, req.params())
     return JobOut.of(job)
 
 
-async def _submit_form(request: Request, container: Any) -> JobOut:
+async def _submit_form(request: Request, container: Container) -> JobOut:
     """The file part streams into the upload bucket as it arrives, capped at `max_upload_bytes`;
     options before it are checked before a byte is stored, options after it before the job starts."""
     events = form_events(request)
@@ -211,10 +203,9 @@ async def _submit_form(request: Request, container: Any) -> JobOut:
             req = _parse(fields)
             if req.bucket is not None or req.key is not None:
                 raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
-            await run_in_threadpool(container.jobs.check_params, "anonymize", upload_params(req.params()))
-            _bucket, stored = await run_in_threadpool(
-                store_upload,
-                container.storage,
+            await run_in_threadpool(container.anonymize.check_upload_params, req.params())
+            stored = await run_in_threadpool(
+                container.anonymize.store_upload,
                 _part_chunks(events),
                 event.filename,
                 container.settings.max_upload_bytes,
@@ -224,10 +215,10 @@ async def _submit_form(request: Request, container: Any) -> JobOut:
         req = _parse(fields)
         if req.bucket is not None or req.key is not None:
             raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
-        job = await run_in_threadpool(start_stored_upload_job, container.jobs, stored, req.params())
+        job = await run_in_threadpool(container.anonymize.start_stored_upload, stored, req.params())
     except BaseException:
         if stored is not None:
-            await run_in_threadpool(_drop_upload, container, stored)
+            await run_in_threadpool(container.anonymize.drop_upload, stored)
         raise
     return JobOut.of(job)
 
@@ -257,20 +248,15 @@ def _part_chunks(events: AsyncIterator[FormEvent]) -> Iterator[bytes]:
             yield event
 
 
-def _drop_upload(container: Any, key: str) -> None:
-    with contextlib.suppress(VideolensError):  # already gone (start_stored_upload_job deleted it)
-        container.storage.delete_object(UPLOAD_BUCKET, key)
-
-
 @router.get("/jobs", response_model=JobList)
 async def list_jobs(container: ContainerDep, next_token: str | None = None) -> JobList:
-    jobs, token = await run_in_threadpool(container.jobs.list, None, "anonymize", 100, next_token)
+    jobs, token = await run_in_threadpool(container.anonymize.list, next_token)
     return JobList(jobs=[JobOut.of(j) for j in jobs], next_token=token)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 async def get_job(container: ContainerDep, job_id: str) -> JobOut:
-    return JobOut.of(await run_in_threadpool(get_anonymize_job, container.jobs, job_id))
+    return JobOut.of(await run_in_threadpool(container.anonymize.get, job_id))
 
 
 @router.get("/jobs/{job_id}/result", response_class=StreamingResponse)
@@ -286,13 +272,11 @@ async def get_boxes(container: ContainerDep, job_id: str) -> StreamingResponse:
 @router.delete("/jobs/{job_id}", response_model=JobOut)
 async def cancel_job(container: ContainerDep, job_id: str) -> JobOut:
     """Cancel a queued or running job (its worker stops within a frame); a finished job is unchanged."""
-    await run_in_threadpool(get_anonymize_job, container.jobs, job_id)
-    return JobOut.of(await run_in_threadpool(container.jobs.cancel, job_id))
+    return JobOut.of(await run_in_threadpool(container.anonymize.cancel, job_id))
 
 
-async def _stream(container: Any, job_id: str, which: str) -> StreamingResponse:
-    job = await run_in_threadpool(get_anonymize_job, container.jobs, job_id)
-    info, chunks = await run_in_threadpool(open_output, container.storage, job, which)
+async def _stream(container: Container, job_id: str, which: str) -> StreamingResponse:
+    info, chunks = await run_in_threadpool(container.anonymize.open_output, job_id, which)
     name = PurePosixPath(info.key).name.replace('"', "").replace("\\", "")
     return StreamingResponse(
         chunks,

@@ -14,9 +14,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from videolens.services.errors import AlreadyExistsError, PayloadTooLargeError
-from videolens.services.jobs.anonymize_job import JOB_METADATA_KEY
-from videolens.services.jobs.models import Job
+from videolens.services.jobs.models import JOB_METADATA_KEY, Job
 from videolens.services.jobs.service import JobsService
+from videolens.services.storage.service import StorageService
 
 #: internal bucket holding uploaded inputs (and, next to them, their results)
 UPLOAD_BUCKET = "videolens-uploads"
@@ -37,7 +37,7 @@ def upload_key(filename: str | None) -> str:
 
 
 def store_upload(
-    storage: Any, chunks: Iterable[bytes], filename: str | None, max_bytes: int
+    storage: StorageService, chunks: Iterable[bytes], filename: str | None, max_bytes: int
 ) -> tuple[str, str]:
     """Copy `chunks` into the upload bucket as they come (bounded memory, nothing spooled first);
     refuse the first byte over `max_bytes` (the partly written blob is dropped, nothing stays)."""
