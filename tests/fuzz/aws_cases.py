@@ -121,11 +121,13 @@ def _bad_values(shape: Shape) -> Iterator[tuple[str, Any]]:
         yield "wrong type", "yesterday-ish"
 
 
-def signed(op: OperationModel, url: str, request_dict: dict[str, Any]) -> RawCase:
+def signed(
+    op: OperationModel, url: str, request_dict: dict[str, Any], credentials: Credentials = CREDENTIALS
+) -> RawCase:
     prepare_request_dict(request_dict, endpoint_url=url)
     request: AWSRequest = create_request_object(request_dict)
     auth_cls = S3SigV4Auth if op.service_model.protocol == "rest-xml" else SigV4Auth
-    auth_cls(CREDENTIALS, op.service_model.signing_name or op.service_model.endpoint_prefix, REGION).add_auth(
+    auth_cls(credentials, op.service_model.signing_name or op.service_model.endpoint_prefix, REGION).add_auth(
         request
     )
     prepared = request.prepare()
@@ -156,19 +158,19 @@ def serialize(op: OperationModel, params: dict[str, Any]) -> dict[str, Any]:
         return good
 
 
-def cases(url: str, op: OperationModel) -> Iterator[RawCase]:
+def cases(url: str, op: OperationModel, credentials: Credentials = CREDENTIALS) -> Iterator[RawCase]:
     for label, params in mutations(op):
         try:
             request_dict = serialize(op, params)
         except (TypeError, ValueError, AttributeError, KeyError):
             continue  # botocore cannot even put this value on the wire (rest-xml/query types)
-        case = signed(op, url, request_dict)
+        case = signed(op, url, request_dict, credentials)
         case.label = label
         yield case
-    yield from _protocol_damage(url, op)
+    yield from _protocol_damage(url, op, credentials)
 
 
-def _protocol_damage(url: str, op: OperationModel) -> Iterator[RawCase]:
+def _protocol_damage(url: str, op: OperationModel, credentials: Credentials) -> Iterator[RawCase]:
     """Bodies no serializer would write: broken syntax, truncation, wrong content types, bad UTF-8."""
     protocol = op.service_model.protocol
     base = serialize(op, value_for(op.input_shape)) if op.input_shape is not None else None
@@ -215,7 +217,7 @@ def _protocol_damage(url: str, op: OperationModel) -> Iterator[RawCase]:
         if content_type is not None:
             request_dict["headers"]["Content-Type"] = content_type
         request_dict["headers"].pop("Content-MD5", None)
-        case = signed(op, url, request_dict)
+        case = signed(op, url, request_dict, credentials)
         case.label = label
         yield case
 

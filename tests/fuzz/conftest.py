@@ -3,8 +3,9 @@ headers that authenticate a fuzzed request.
 
 Auth hook: `native_target` is parametrized by auth mode. Today only "dev" exists (loopback, no
 credential). When native authentication lands, add a "secure" entry to `AUTH_TARGETS` that starts a
-secure-mode server and returns `{"Authorization": "Bearer <admin token>"}`; every fuzz test then
-runs once per mode without further changes.
+secure-mode server and returns a target with `headers={"Authorization": "Bearer <admin token>"}`
+and `aws_credentials` of a key made with `container.keys.create(...)`; every fuzz test then runs
+once per mode without further changes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ class NativeTarget:
     """A running server and the headers every fuzzed request carries."""
 
     server: RunningServer
+    #: native-door headers of every request (secure mode: {"Authorization": "Bearer <admin token>"})
     headers: dict[str, str] = field(default_factory=dict)
+    #: (access key id, secret) the AWS-door cases are signed with (secure mode: a key of `keys.create`)
+    aws_credentials: tuple[str, str] = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 
     @property
     def url(self) -> str:

@@ -18,10 +18,11 @@ import botocore.parsers
 import httpx
 import pytest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from botocore.model import OperationModel
 
-from tests.fuzz.aws_cases import CREDENTIALS, REGION, cases
+from tests.fuzz.aws_cases import REGION, cases
 from tests.fuzz.conftest import NativeTarget
 from videolens.api.aws.dispatch import discover_services
 from videolens.api.aws.registry import AwsService
@@ -118,7 +119,7 @@ def test_malformed_requests_get_the_service_error_shape(
         for name in sorted(service.handlers):
             op = model.operation_model(name)
             allowed = _allowed(service, op)
-            for case in cases(native_target.url, op):
+            for case in cases(native_target.url, op, Credentials(*native_target.aws_credentials)):
                 sent += 1
                 try:
                     response = client.request(case.method, case.url, headers=case.headers, content=case.body)
@@ -144,13 +145,13 @@ def test_malformed_requests_get_the_service_error_shape(
     assert httpx.get(native_target.url + "/healthz", timeout=5).status_code == 200
 
 
-def _boto(url: str, service: str) -> Any:
+def _boto(target: NativeTarget, service: str) -> Any:
     return boto3.client(
         service,
-        endpoint_url=url,
+        endpoint_url=target.url,
         region_name=REGION,
-        aws_access_key_id=CREDENTIALS.access_key,
-        aws_secret_access_key=CREDENTIALS.secret_key,
+        aws_access_key_id=target.aws_credentials[0],
+        aws_secret_access_key=target.aws_credentials[1],
         config=Config(retries={"max_attempts": 1}, parameter_validation=False, read_timeout=30),
     )
 
@@ -158,17 +159,17 @@ def _boto(url: str, service: str) -> Any:
 def test_oversized_bodies_are_refused_in_the_service_shape(native_target: NativeTarget) -> None:
     """A body over the 32 MiB buffer of non-streaming operations, an S3 object over the upload cap."""
     huge = b"A" * (33 * 1024 * 1024)
-    rek = _boto(native_target.url, "rekognition")
+    rek = _boto(native_target, "rekognition")
     with pytest.raises(ClientError) as exc:
         rek.detect_faces(Image={"Bytes": huge})
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 413)
     assert exc.value.response["Error"]["Code"] in ("ImageTooLargeException", "RequestEntityTooLarge")
-    sns = _boto(native_target.url, "sns")
+    sns = _boto(native_target, "sns")
     with pytest.raises(ClientError) as exc:
         sns.publish(TopicArn="arn:aws:sns:us-east-1:000000000000:t", Message=huge.decode())
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
 
-    s3 = _boto(native_target.url, "s3")
+    s3 = _boto(native_target, "s3")
     s3.create_bucket(Bucket="fuzz-caps")
     cap = native_target.server.container.settings.max_upload_bytes
     with pytest.raises(ClientError) as exc:
@@ -181,14 +182,14 @@ def test_oversized_bodies_are_refused_in_the_service_shape(native_target: Native
 
 def test_truncated_bodies_never_hang_nor_store(native_target: NativeTarget) -> None:
     """The client declares more bytes than it sends, then goes away: no object, the server answers on."""
-    s3 = _boto(native_target.url, "s3")
+    s3 = _boto(native_target, "s3")
     s3.create_bucket(Bucket="fuzz-cut")
     host, port = native_target.url.removeprefix("http://").split(":")
     for service, target in (("s3", "/fuzz-cut/cut.bin"), ("rekognition", "/")):
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             auth = (
                 "AWS4-HMAC-SHA256 "
-                f"Credential={CREDENTIALS.access_key}/20260101/{REGION}/{service}/aws4_request, "
+                f"Credential={native_target.aws_credentials[0]}/20260101/{REGION}/{service}/aws4_request, "
                 "SignedHeaders=host, Signature=" + "0" * 64
             )
             head = (

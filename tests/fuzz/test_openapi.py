@@ -29,6 +29,8 @@ from tests.fuzz.conftest import NativeTarget
 #: examples per operation and generation mode (x ~68 operations x 2 modes)
 EXAMPLES_PER_OPERATION = 20
 SEED = 20261201
+#: schemathesis's own strategies use `random` inside hypothesis; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

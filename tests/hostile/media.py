@@ -121,3 +121,15 @@ def mp4_with_huge_box(mp4: bytes) -> bytes:
     at = mp4.find(b"moov")
     assert at >= 4
     return mp4[: at - 4] + struct.pack(">I", 1) + b"moov" + struct.pack(">Q", 1 << 60) + mp4[at + 4 :]
+
+
+def oversized_fragment(good_mkv: bytes, mib: int = 60) -> bytes:
+    """Valid headers, then one Cluster of `mib` 1 MiB frames after a single key frame (over the
+    50 MB fragment limit): the server must refuse it, not keep buffering it."""
+    head, _ = mkv_after_header(good_mkv)
+    frame = b"\x00" * (1024 * 1024)
+    blocks = b"".join(
+        ebml.element(SIMPLE_BLOCK, b"\x81" + struct.pack(">h", i) + (b"\x80" if i == 0 else b"\x00") + frame)
+        for i in range(mib)
+    )
+    return head + ebml.unknown_size_header(CLUSTER) + ebml.uint_element(TIMECODE, 0) + blocks

@@ -116,6 +116,7 @@ def test_hostile_matroska_into_put_media(hostile_server: ServerProcess, good_mkv
         "huge declared segment": media.huge_segment_size(),
         "deep nesting": media.deep_nesting(good_mkv),
         "zero-size frames": media.zero_size_frames(good_mkv),
+        "oversized fragment": media.oversized_fragment(good_mkv),
         "random bytes": media.garbage(),
         "empty body": b"",
     }
@@ -134,6 +135,7 @@ def test_hostile_matroska_into_put_media(hostile_server: ServerProcess, good_mkv
         assert errors[label] & {4000, 4001, 4006}, (label, errors[label])
     assert not errors["deep nesting"]  # the nested tags are skipped whole; the clusters after them count
     assert errors["truncated mid-cluster"] & {4000, 4006}
+    assert 4001 in errors["oversized fragment"]
 
     after = httpx.get(f"{url}/v1/streams/hostile/fragments", timeout=30).json()["fragments"]
     kept = {f["fragment_number"]: f for f in after}
