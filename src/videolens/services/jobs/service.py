@@ -180,7 +180,7 @@ class JobsService:
         if status is not None:
             q = q.where(JobRow.status == status)
         if job_type is not None:
-            q = q.where(JobRow.job_type == job_type)
+            q = q.filter_by(job_type=job_type)
         with self.db.session() as s:
             rows = s.scalars(q.offset(offset).limit(limit + 1)).all()
         token = encode_token("jobs", {"o": offset + limit}) if len(rows) > limit else None
