@@ -165,6 +165,8 @@ def cases(url: str, op: OperationModel, credentials: Credentials = CREDENTIALS) 
         except (TypeError, ValueError, AttributeError, KeyError):
             continue  # botocore cannot even put this value on the wire (rest-xml/query types)
         case = signed(op, url, request_dict, credentials)
+        if not all(str(v).isascii() for v in case.headers.values()):
+            continue  # a header member with non-ASCII text cannot travel in an HTTP header
         case.label = label
         yield case
     yield from _protocol_damage(url, op, credentials)

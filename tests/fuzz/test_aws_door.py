@@ -62,6 +62,12 @@ COMMON_CODES = {
         "412",
         "416",
     },
+    "sagemaker-runtime": {
+        "ValidationError",
+        "ModelError",
+        "SerializationException",
+        "UnknownOperationException",
+    },
     "sns": {"InvalidParameter", "NotFound", "MalformedQueryString", "InvalidAction", "MissingAction"},
     "kinesisvideo": {
         "InvalidArgumentException",
