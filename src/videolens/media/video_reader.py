@@ -88,6 +88,7 @@ def frames(path: Path, name: str | None = None) -> Iterator[DecodedFrame]:
             start: float | None = None
             if stream.start_time is not None and stream.time_base is not None:
                 start = float(stream.start_time * stream.time_base)
+            index = -1
             for index, frame in enumerate(container.decode(stream)):
                 t = float(frame.time) if frame.time is not None else None
                 if t is None:
@@ -96,5 +97,7 @@ def frames(path: Path, name: str | None = None) -> Iterator[DecodedFrame]:
                 if start is None:
                     start = t
                 yield DecodedFrame(index, (t - start) * 1000.0, frame.to_ndarray(format="bgr24"))
+            if index < 0:  # headers only, or nothing that decodes: a failed job, not an empty result
+                raise MediaError(f"{name}: no video frame could be decoded")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise MediaError(f"{name}: decoding failed ({_reason(exc)})") from exc
