@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from itertools import takewhile
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
@@ -27,6 +28,9 @@ D = TypeVar("D")
 
 #: a reported face counts as found when the other run reports a box this close (IoU) within one step
 RECALL_IOU = 0.5
+#: jobs detect at this long side: Rekognition's smallest face (40 px in a 1080p frame) is 13 px there,
+#: above CenterFace's 12-px floor; larger values find smaller faces at a cost that grows with the area
+JOB_DETECT_MAX_SIDE = 640
 #: sparse looks run the detector at this fraction of its threshold: a weaker look extends a track that
 #: a look at or above the threshold confirmed (hysteresis, as ByteTrack does), because a face near the
 #: threshold flickers and a look at every frame would catch it above the threshold on some frame
@@ -95,6 +99,7 @@ def track_faces(
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[float], None] | None = None,
     name: str | None = None,
+    until_s: float | None = None,
 ) -> FaceTrackResult[D]:
     """Tracks of every face, reported once per `step_ms`; raises pipeline.Stopped on `should_stop()`."""
     sampling = sampling or SamplingConfig()
@@ -125,7 +130,8 @@ def track_faces(
                 seen = pipeline.last_detect / 1e6
                 progress(min(99.0, 100.0 * seen * fps / expected))
 
-        n = run(frames, pipeline, should_stop=should_stop, progress=report)
+        stream = frames if until_s is None else takewhile(lambda f: f.time <= until_s, frames)
+        n = run(stream, pipeline, should_stop=should_stop, progress=report)
         samples = collector.finish()
         error = frames.error
     return FaceTrackResult(
