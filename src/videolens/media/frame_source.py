@@ -80,7 +80,7 @@ class ChunkReader(io.RawIOBase):
 _local = threading.local()
 
 
-def _reformatter() -> VideoReformatter:
+def thread_reformatter() -> VideoReformatter:
     """One swscale context cache per thread (a context is not safe to share between threads)."""
     reformatter: VideoReformatter | None = getattr(_local, "reformatter", None)
     if reformatter is None:
@@ -116,7 +116,7 @@ class SourceFrame:
         cached = self._cache.get(key)
         if cached is None:
             assert self.av is not None, "the frame was released"
-            out = _reformatter().reformat(
+            out = thread_reformatter().reformat(
                 self.av, width=width, height=height, format=fmt, interpolation="BILINEAR"
             )
             cached = out.to_ndarray()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import heapq
 import logging
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ import av.error
 import av.stream
 import av.video.stream
 import numpy as np
+
+from videolens.media.frame_source import thread_reformatter
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,14 @@ class VideoInfo:
 
 
 class Frame:
-    """One decoded video frame; the BGR pixels are only converted when someone asks for them."""
+    """One decoded video frame; pixels are only converted when someone asks for them.
 
-    __slots__ = ("index", "pts", "time", "_av", "_image", "modified")
+    Drawing goes either on `image` (BGR, then set `modified`) or, cheaper, on `yuv` (the decoder's
+    own 4:2:0 planes as one (H * 3/2, W) array, then set `yuv_modified`): the latter never converts
+    the frame's colours, only the regions a filter touches (vision.redaction.redact_i420).
+    """
+
+    __slots__ = ("index", "pts", "time", "_av", "_image", "_yuv", "modified", "yuv_modified")
 
     def __init__(self, index: int, av_frame: av.VideoFrame) -> None:
         self.index = index
@@ -56,7 +65,13 @@ class Frame:
         self.time: float | None = float(av_frame.time) if av_frame.time is not None else None
         self._av: av.VideoFrame | None = av_frame
         self._image: np.ndarray | None = None
+        self._yuv: np.ndarray | None = None
         self.modified = False
+        self.yuv_modified = False
+
+    @property
+    def key(self) -> bool:
+        return bool(self._av is not None and self._av.key_frame)
 
     @property
     def image(self) -> np.ndarray:
@@ -66,17 +81,49 @@ class Frame:
             self._image = self._av.to_ndarray(format="bgr24")
         return self._image
 
+    @property
+    def yuv(self) -> np.ndarray | None:
+        """The planar 4:2:0 pixels (a writable copy), or None when the frame is in another format
+        (full-range JPEG YUV, 4:4:4, 10-bit...): then draw on `image`."""
+        if self._yuv is None:
+            assert self._av is not None
+            av_frame = self._av
+            if av_frame.format.name != "yuv420p" or av_frame.width % 2 or av_frame.height % 2:
+                return None
+            self._yuv = av_frame.to_ndarray()
+        return self._yuv
+
+    def rgb(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """RGB at the asked size, scaled by swscale straight from the decoded frame."""
+        assert self._av is not None
+        w, h = width or self._av.width, height or self._av.height
+        out = thread_reformatter().reformat(
+            self._av, width=w, height=h, format="rgb24", interpolation="BILINEAR"
+        )
+        return out.to_ndarray()
+
+    def luma_thumbnail(self, step: int = 16) -> np.ndarray:
+        """Every `step`-th luma sample as float32 (for motion checks), without any conversion."""
+        assert self._av is not None
+        if self._av.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12"):
+            gray = self._av.reformat(format="gray").to_ndarray()
+            return gray[::step, ::step].astype(np.float32)
+        plane = self._av.planes[0]
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
+        return rows[: self._av.height : step, : self._av.width : step].astype(np.float32)
+
     def to_av(self) -> av.VideoFrame:
         """The frame to encode: the decoded one untouched when nobody drew on it (saves two conversions)."""
+        if self.yuv_modified and self._yuv is not None:
+            return av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
         if self.modified or self._av is None:
-            out = av.VideoFrame.from_ndarray(self.image, format="bgr24")
-        else:
-            out = self._av
-        return out
+            return av.VideoFrame.from_ndarray(self.image, format="bgr24")
+        return self._av
 
     def release(self) -> None:
         self._av = None
         self._image = None
+        self._yuv = None
 
 
 class FrameProcessor(Protocol):
@@ -112,6 +159,59 @@ ProgressCallback = Callable[[int, int | None], None]
 _CODEC_BY_SUFFIX = {".webm": "libvpx-vp9"}
 _DEFAULT_CODEC = "libx264"
 _REORDER_DEPTH = 4
+
+
+class _Writer:
+    """Runs `handle` on queued items in one thread, in order; its first error is raised in the caller."""
+
+    def __init__(self, handle: Callable[[tuple[str, object]], None], depth: int = 8) -> None:
+        self._handle = handle
+        self._queue: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="encode", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None:
+                continue  # drain: the producer learns of the error on its next put
+            try:
+                self._handle(item)
+            except BaseException as exc:  # raised in the producer's thread
+                self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, item: tuple[str, object]) -> None:
+        while True:
+            self._check()
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Wait until everything queued is written; raise the first error."""
+        self._queue.put(None)
+        self._thread.join()
+        self._check()
+
+    def shutdown(self) -> None:
+        """Stop after an error in the producer (the queued items are dropped)."""
+        self._error = self._error or RuntimeError("the transcode was abandoned")
+        while True:
+            try:
+                self._queue.put(None, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
 
 
 def _open_input(path: Path) -> av.container.InputContainer:
@@ -304,7 +404,7 @@ def _run(
     header = {"rotation_set": False}
     pending: list[av.Packet] = []  # copied packets that arrive before the first video frame is encoded
 
-    def encode(frames: Iterable[Frame]) -> None:
+    def encode_now(frames: Iterable[Frame]) -> None:
         for f in frames:
             vf = f.to_av()
             if not header["rotation_set"]:
@@ -326,6 +426,27 @@ def _run(
             if progress is not None:
                 progress(result.frames, info.frame_count)
 
+    def handle(item: tuple[str, object]) -> None:
+        kind, value = item
+        if kind == "frames":
+            encode_now(value)  # type: ignore[arg-type]
+        elif kind == "packet":
+            if header["rotation_set"]:
+                out.mux(value)  # type: ignore[arg-type]
+            else:
+                pending.append(value)  # type: ignore[arg-type]
+        elif header["rotation_set"]:  # the end: drain the encoder (nothing to drain without a frame)
+            out.mux(dst.encode(None))
+
+    # Encoding and muxing run in their own thread, in queue order: x264 and the muxer overlap decoding
+    # and the models (PyAV releases the GIL) instead of waiting for them.
+    writer = _Writer(handle)
+
+    def encode(frames: Iterable[Frame]) -> None:
+        batch = list(frames)
+        if batch:
+            writer.put(("frames", batch))
+
     # Frames leave the decoder in display order, but some files (AVI with packed B-frames) stamp them
     # with their packets' out-of-order pts. Handing each frame the smallest pts among the next few
     # restores increasing timestamps and is the identity for well-formed input.
@@ -341,51 +462,53 @@ def _run(
         encode(processor.push(frame))
         return index + 1, frame.time
 
-    index = 0
-    last_time: float | None = None
-    error: str | None = None
-    streams = [src, *(inp.streams[i] for i in copies)]
-    demuxer = inp.demux(streams)
-    while True:
-        try:
-            packet = next(demuxer)
-        except StopIteration:
-            break
-        except av.error.FFmpegError as exc:
-            error = f"demuxing failed: {exc}"
-            break
-        if packet.stream.index != src.index:
-            if packet.size == 0 or packet.dts is None:
+    try:
+        index = 0
+        last_time: float | None = None
+        error: str | None = None
+        streams = [src, *(inp.streams[i] for i in copies)]
+        demuxer = inp.demux(streams)
+        while True:
+            try:
+                packet = next(demuxer)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:
+                error = f"demuxing failed: {exc}"
+                break
+            if packet.stream.index != src.index:
+                if packet.size == 0 or packet.dts is None:
+                    continue
+                packet.stream = copies[packet.stream.index]
+                writer.put(("packet", packet))
                 continue
-            packet.stream = copies[packet.stream.index]
-            if header["rotation_set"]:
-                out.mux(packet)
-            else:
-                pending.append(packet)
-            continue
-        try:
-            decoded = packet.decode()
-        except av.error.FFmpegError as exc:
-            # one corrupt packet (typically the cut-off last one) costs its frame, not the whole file
-            error = f"undecodable video data at packet pts={packet.pts}: {exc}"
-            continue
-        for av_frame in decoded:
-            if not isinstance(av_frame, av.VideoFrame):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError as exc:
+                # one corrupt packet (typically the cut-off last one) costs its frame, not the whole file
+                error = f"undecodable video data at packet pts={packet.pts}: {exc}"
                 continue
-            if av_frame.pts is None:
-                # no timestamp: continue the sequence (the encoder needs increasing pts)
-                av_frame.pts = (max(pts_pool) if pts_pool else last_pts) + 1
-            last_pts = max(last_pts, av_frame.pts)
-            heapq.heappush(pts_pool, av_frame.pts)
-            reorder.append(av_frame)
-            if len(reorder) > _REORDER_DEPTH:
-                index, last_time = feed(reorder.popleft(), index)
-    while reorder:
-        index, last_time = feed(reorder.popleft(), index)
-    encode(processor.flush())
+            for av_frame in decoded:
+                if not isinstance(av_frame, av.VideoFrame):
+                    continue
+                if av_frame.pts is None:
+                    # no timestamp: continue the sequence (the encoder needs increasing pts)
+                    av_frame.pts = (max(pts_pool) if pts_pool else last_pts) + 1
+                last_pts = max(last_pts, av_frame.pts)
+                heapq.heappush(pts_pool, av_frame.pts)
+                reorder.append(av_frame)
+                if len(reorder) > _REORDER_DEPTH:
+                    index, last_time = feed(reorder.popleft(), index)
+        while reorder:
+            index, last_time = feed(reorder.popleft(), index)
+        encode(processor.flush())
+        writer.put(("end", None))
+    except BaseException:
+        writer.shutdown()
+        raise
+    writer.close()
     if not header["rotation_set"]:
         raise MediaError(f"no decodable video frame in the input ({error or 'empty video stream'})")
-    out.mux(dst.encode(None))
     _check_truncation(info, index, last_time, error, result)
 
 
