@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import queue
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ import av.video.stream
 import numpy as np
 
 from videolens.media.frame_source import thread_reformatter
+from videolens.media.ordered_writer import OrderedWriter
 
 log = logging.getLogger(__name__)
 
@@ -159,59 +158,6 @@ ProgressCallback = Callable[[int, int | None], None]
 _CODEC_BY_SUFFIX = {".webm": "libvpx-vp9"}
 _DEFAULT_CODEC = "libx264"
 _REORDER_DEPTH = 4
-
-
-class _Writer:
-    """Runs `handle` on queued items in one thread, in order; its first error is raised in the caller."""
-
-    def __init__(self, handle: Callable[[tuple[str, object]], None], depth: int = 8) -> None:
-        self._handle = handle
-        self._queue: queue.Queue[tuple[str, object] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="encode", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is not None:
-                continue  # drain: the producer learns of the error on its next put
-            try:
-                self._handle(item)
-            except BaseException as exc:  # raised in the producer's thread
-                self._error = exc
-
-    def _check(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def put(self, item: tuple[str, object]) -> None:
-        while True:
-            self._check()
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def close(self) -> None:
-        """Wait until everything queued is written; raise the first error."""
-        self._queue.put(None)
-        self._thread.join()
-        self._check()
-
-    def shutdown(self) -> None:
-        """Stop after an error in the producer (the queued items are dropped)."""
-        self._error = self._error or RuntimeError("the transcode was abandoned")
-        while True:
-            try:
-                self._queue.put(None, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        self._thread.join()
 
 
 def _open_input(path: Path) -> av.container.InputContainer:
@@ -440,7 +386,7 @@ def _run(
 
     # Encoding and muxing run in their own thread, in queue order: x264 and the muxer overlap decoding
     # and the models (PyAV releases the GIL) instead of waiting for them.
-    writer = _Writer(handle)
+    writer = OrderedWriter(handle)
 
     def encode(frames: Iterable[Frame]) -> None:
         batch = list(frames)

@@ -81,11 +81,11 @@ def center_error(a: Box, b: Box) -> float:
 
 @dataclass(frozen=True)
 class AdaptiveConfig:
-    max_gap_s: float = 0.33
+    max_gap_s: float = 0.4
     min_gap_s: float = 0.0
     #: mean absolute luma difference (0..255, on a 1/16 thumbnail) since the last look that forces one,
     #: and at least twice the usual difference between two frames (a textured pan differs everywhere)
-    motion: float = 12.0
+    motion: float = 18.0
     #: a prediction error above this fraction of the face halves the gap
     surprise: float = 0.25
     #: tracks scoring below this are looked at twice as often (they may fall under the threshold)

@@ -39,7 +39,7 @@ WEAK_FACTOR = 0.6
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """Which frames the detector sees. The default (adaptive, at most 0.33 s apart, sooner on motion)
+    """Which frames the detector sees. The default (adaptive, at most 0.4 s apart, sooner on motion)
     keeps face-track recall >= 99 % against a look at every frame (tests/pipeline/test_recall.py)."""
 
     kind: SamplerKind = "adaptive"
