@@ -46,9 +46,11 @@ run: install
 test: system-deps install web-deps
 	$(BIN)/python -m pytest -q
 
+# ruff (style) + import-linter (the layer and capability rules of docs/architecture.md, in pyproject.toml)
 lint: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -16,7 +16,7 @@ from videolens.api.rest import events as events_routes
 from videolens.api.rest import faces as faces_routes
 from videolens.api.rest import jobs as jobs_routes
 from videolens.api.rest import streams as streams_routes
-from videolens.runtime.container import Container
+from videolens.container import Container
 
 
 def create_app(container: Container, *, run_background: bool = True) -> FastAPI:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -272,7 +271,3 @@ class _PutMediaApp:
 kvs_router.routes.append(
     Route("/putMedia", endpoint=_PutMediaApp(), methods=["POST"], include_in_schema=False)
 )
-
-
-def iter_bytes(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    yield from chunks

@@ -7,17 +7,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from videolens.media.mkv_fragmenter import Fragment, Fragmenter, FragmentError
 from videolens.media.mkv_reader import MkvError, MkvReader, SegmentInfo, StreamEnd, Tracks
 from videolens.services.errors import NotFoundError
 from videolens.services.streams.fragments import FragmentIndex
-from videolens.services.streams.models import Ack, FragmentInfo
+from videolens.services.streams.models import (
+    Ack,
+    FragmentInfo,
+    TimecodeType,  # noqa: F401 (re-export)
+)
 
 log = logging.getLogger(__name__)
 
-TimecodeType = Literal["ABSOLUTE", "RELATIVE"]
 
 # PutMedia ErrorId values (KVS producer documentation)
 READ_ERROR = 4000

@@ -13,7 +13,7 @@ from videolens.runtime.settings import Settings
 from videolens.services.errors import VideolensError
 
 if TYPE_CHECKING:
-    from videolens.runtime.container import Container
+    from videolens.container import Container
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,7 +40,7 @@ def service_errors() -> Iterator[None]:
 def cli_container() -> Iterator[Container]:
     """The container of the configured data directory (VIDEOLENS_* settings), closed afterwards."""
     # imported here: building the whole service graph is not needed for `--help` or `anonymize`
-    from videolens.runtime.container import Container
+    from videolens.container import Container
 
     container = Container(Settings())
     try:

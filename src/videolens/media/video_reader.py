@@ -1,4 +1,4 @@
-"""Reads a stored video for analysis jobs: Rekognition-style VideoMetadata and decoded frames with times."""
+"""Reads a stored video for analysis: Rekognition-style VideoMetadata and decoded frames with times."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import av
 import av.error
 import numpy as np
 
-from videolens.services.errors import InvalidMediaError
+from videolens.media.errors import MediaError
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def probe(path: Path, name: str | None = None) -> VideoMetadata:
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise InvalidMediaError(f"{name}: the file holds no video stream")
+                raise MediaError(f"{name}: the file holds no video stream")
             stream = container.streams.video[0]
             ctx = stream.codec_context
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -68,7 +68,7 @@ def probe(path: Path, name: str | None = None) -> VideoMetadata:
                 frame_count=int(frames) if frames else None,
             )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidMediaError(f"{name}: not a readable video ({_reason(exc)})") from exc
+        raise MediaError(f"{name}: not a readable video ({_reason(exc)})") from exc
 
 
 @dataclass(frozen=True)
@@ -97,4 +97,4 @@ def frames(path: Path, name: str | None = None) -> Iterator[DecodedFrame]:
                     start = t
                 yield DecodedFrame(index, (t - start) * 1000.0, frame.to_ndarray(format="bgr24"))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise InvalidMediaError(f"{name}: decoding failed ({_reason(exc)})") from exc
+        raise MediaError(f"{name}: decoding failed ({_reason(exc)})") from exc

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from videolens.cli_support import cli_container, console
+from videolens.cli.common import cli_container, console
 
 if TYPE_CHECKING:
     pass

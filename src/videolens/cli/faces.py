@@ -1,4 +1,4 @@
-"""The `videolens` command line: the server, and the capabilities run in-process on the data directory."""
+"""CLI groups `collections` and `faces`: face collections, detect, index, search and compare faces."""
 
 from __future__ import annotations
 
@@ -9,25 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from videolens.cli_anonymize import anonymize_command
-from videolens.cli_events import rules_app, topics_app
-from videolens.cli_jobs import jobs_app
-from videolens.cli_keys import keys_app
-from videolens.cli_streams import streams_app
-from videolens.cli_support import cli_container, console, fail
-from videolens.runtime.settings import Settings
+from videolens.cli.common import cli_container, console, fail
 
-app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
 collections_app = typer.Typer(help="Face collections.", no_args_is_help=True)
 faces_app = typer.Typer(help="Detect, index and search faces.", no_args_is_help=True)
-app.add_typer(collections_app, name="collections")
-app.add_typer(faces_app, name="faces")
-app.add_typer(keys_app, name="keys")
-app.add_typer(streams_app, name="streams")
-app.add_typer(jobs_app, name="jobs")
-app.add_typer(topics_app, name="topics")
-app.add_typer(rules_app, name="rules")
-app.command("anonymize")(anonymize_command)
 
 
 def print_json(doc: object) -> None:
@@ -39,34 +24,6 @@ def read_image(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}", 2)
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="bind address (VIDEOLENS_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (VIDEOLENS_PORT)")] = None,
-) -> None:
-    """Run the HTTP server (native REST API + AWS-compatible endpoints)."""
-    import uvicorn
-
-    from videolens.api.app import create_app
-    from videolens.runtime.container import Container
-    from videolens.runtime.logging import configure_logging
-
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
-    configure_logging(settings.log_level, settings.log_json)
-    container = Container(settings)
-    try:
-        uvicorn.run(
-            create_app(container),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            timeout_graceful_shutdown=5,
-        )
-    finally:
-        container.close()
 
 
 @collections_app.command("create")
@@ -213,11 +170,3 @@ def faces_compare(
     console.print(
         f"matched: {[round(m.similarity, 1) for m in result.matches]}; unmatched: {len(result.unmatched)}"
     )
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

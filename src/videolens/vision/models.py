@@ -1,4 +1,4 @@
-"""Lazily loaded model instances shared by the services of one process (loaded on first use)."""
+"""Lazily loaded vision models shared by the services of one process (loaded on first use)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from videolens.cli_support import cli_container, console
+from videolens.cli.common import cli_container, console
 
 if TYPE_CHECKING:
     from videolens.services.auth.keys import KeysService

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from videolens.runtime.models import ModelRegistry
-from videolens.services.faces.analysis import FaceAnalysis
+from videolens.media.video_reader import VideoMetadata, frames, probe
 from videolens.services.faces.models import AttributeLevel, FaceDetail
 from videolens.services.faces.service import FacesService
-from videolens.services.jobs.video_reader import VideoMetadata, frames, probe
+from videolens.services.jobs.models import JobStopped, ResultEntry
+from videolens.vision.models import ModelRegistry
 from videolens.vision.similarity import THRESHOLD_DISTANCE
 from videolens.vision.tracker import FaceTracker
 from videolens.vision.types import Detection
@@ -35,17 +35,6 @@ MIN_TRACK_DETECTIONS = 2
 #: the calibrated similarity scale)
 SAME_PERSON_DISTANCE = THRESHOLD_DISTANCE
 MAX_MATCHES_PER_PERSON = 10
-
-
-class JobStopped(Exception):
-    """The job was cancelled or its lease was lost while the analysis ran."""
-
-
-@dataclass(frozen=True)
-class ResultEntry:
-    timestamp_ms: int
-    person_index: int | None
-    doc: dict[str, Any]
 
 
 @dataclass
@@ -87,7 +76,7 @@ class FaceVideoAnalyzer:
     ) -> None:
         self.faces = faces
         self.models = models
-        self.analysis = FaceAnalysis(faces.settings, models)
+        self.analysis = faces.analysis
         self.sample_ms = sample_ms
         self.detect_every = detect_every
 

@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from videolens.cli_support import console, err_console, fail
+from videolens.cli.common import console, err_console, fail
 
 MEDIA_SUFFIXES = (
     ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mts", ".flv", ".mpg", ".mpeg",
@@ -140,7 +140,7 @@ def anonymize_command(
     container = None
     matcher: SpareMatcher | None = None
     if spare is not None:
-        from videolens.runtime.container import Container
+        from videolens.container import Container
         from videolens.runtime.settings import Settings
         from videolens.services.anonymize.collection_matcher import CollectionMatcher
 

@@ -14,11 +14,11 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from videolens.cli_support import cli_container, console
-from videolens.services.jobs.models import JOB_TYPES, Job
+from videolens.cli.common import cli_container, console
+from videolens.services.jobs.models import Job
 
 if TYPE_CHECKING:
-    from videolens.runtime.container import Container
+    from videolens.container import Container
 
 jobs_app = typer.Typer(
     help="Stored-video analysis jobs (face detection, face search, anonymization).", no_args_is_help=True
@@ -87,7 +87,9 @@ def _print_outcome(job: Job) -> None:
 
 @jobs_app.command("start")
 def start(
-    job_type: Annotated[str, typer.Argument(help=f"one of {', '.join(JOB_TYPES)}")],
+    job_type: Annotated[
+        str, typer.Argument(help="face-detection, face-search, anonymize (any registered type)")
+    ],
     video: Annotated[str, typer.Argument(help="s3://bucket/key of an uploaded video")],
     collection: Annotated[str | None, typer.Option(help="face-search: the collection to search")] = None,
     threshold: Annotated[float | None, typer.Option(help="face-search: minimum similarity 0-100")] = None,
@@ -107,13 +109,14 @@ def start(
 ) -> None:
     """Queue a job on an uploaded video, e.g. `videolens jobs start face-detection s3://videos/clip.mp4`."""
     bucket, key = parse_s3_url(video)
+    # the options are shorthands for parameters; the job type checks what it gets
     params: dict[str, Any] = {}
-    if job_type == "face-search":
+    if collection is not None:
         params["collection_id"] = collection
-        if threshold is not None:
-            params["threshold"] = threshold
-    if job_type == "face-detection":
-        params["attributes"] = "ALL" if all_attributes else "DEFAULT"
+    if threshold is not None:
+        params["threshold"] = threshold
+    if all_attributes:
+        params["attributes"] = "ALL"
     for item in param or []:
         name, sep, value = item.partition("=")
         if not sep:

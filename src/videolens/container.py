@@ -1,4 +1,8 @@
-"""Process wiring: builds the backends and services from one Settings object (no globals)."""
+"""The composition root: builds the backends and services of one process from one Settings object.
+
+It sits above services/, beside the front doors (api/, cli/), which receive a `Container`. Job types
+are registered here, one line each, from the capability that owns them.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from typing import Protocol
 
 from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.metadata.database import Database
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
-from videolens.services.anonymize.service import AnonymizeService
+from videolens.services.anonymize.job import AnonymizeJob
+from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
 from videolens.services.auth.keys import KeysService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
@@ -20,6 +24,8 @@ from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
+from videolens.services.video_analysis.jobs import FaceDetectionJob, FaceSearchJob
+from videolens.vision.models import ModelRegistry
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +64,17 @@ class Container:
         self.events = EventsService(settings, self.db)
         # one anonymize service for the jobs workers (and anyone else): its models load once
         self.anonymizer = AnonymizeService(embedder_factory=lambda: self.models.embedder)
-        self.jobs = JobsService(settings, self.db, self.storage, self.faces, self.events)
+        self.jobs = JobsService(settings, self.db, self.storage, self.events)
+        # job types: one registration line each (services/jobs/registry.py)
+        self.jobs.types.register(FaceDetectionJob(settings, self.storage, self.faces, self.models))
+        self.jobs.types.register(FaceSearchJob(settings, self.storage, self.faces, self.models))
+        self.jobs.types.register(AnonymizeJob(self.anonymizer, self.storage, self.faces))
+        #: anonymization's job API for the front doors (submit, upload, download)
+        self.anonymize = AnonymizeJobs(self.jobs, self.storage)
         self.rules = RulesService(self.db, self.jobs, self.storage, self.events)
         self.storage.on_object_created.append(self.rules.on_object_created)
         self.background.append(DeliveryDispatcher(settings, self.db, self.events))
-        self.background.append(JobWorkers(settings, self.jobs, self.models, self.anonymizer))
+        self.background.append(JobWorkers(settings, self.jobs))
 
     def start_background(self) -> None:
         for task in self.background:

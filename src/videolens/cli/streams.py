@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from videolens.cli_support import cli_container, console, err_console
+from videolens.cli.common import cli_container, console, err_console
 
 if TYPE_CHECKING:
     from videolens.services.streams.service import StreamsService

@@ -1,4 +1,8 @@
-"""The anonymization job: anonymize a bucket object (anonymize service), store the result as an object."""
+"""The `anonymize` job type: anonymize a bucket object (anonymize service), store the result as an object.
+
+Registered by the composition root (`videolens/container.py`):
+`container.jobs.types.register(AnonymizeJob(...))`.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,25 @@ import mimetypes
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videolens.services.anonymize.collection_matcher import CollectionMatcher
-from videolens.services.anonymize.options import AnonymizeOptions, parse_color, parse_detect_every
-from videolens.services.anonymize.service import AnonymizeService, default_output
+from videolens.services.anonymize.options import (
+    AnonymizeOptions,
+    default_output,
+    parse_color,
+    parse_detect_every,
+)
 from videolens.services.errors import ConflictError, InvalidParameterError, NotFoundError
-from videolens.services.jobs.face_pipeline import JobStopped
-from videolens.services.jobs.models import Job
+from videolens.services.faces.service import FacesService
+from videolens.services.jobs.models import JOB_METADATA_KEY, Job, JobStopped
+from videolens.services.jobs.registry import JobOutcome, JobRun
+from videolens.services.storage.models import ObjectInfo
+from videolens.services.storage.service import StorageService
 
-#: user metadata put on objects written by jobs (bucket rules skip them, so a rule never loops)
-JOB_METADATA_KEY = "videolens-job-id"
+if TYPE_CHECKING:  # the service module imports this one (AnonymizeJobs)
+    from videolens.services.anonymize.service import AnonymizeService
+
 #: anonymize parameters a job accepts (the AnonymizeOptions fields a user sets)
 OPTION_FIELDS = (
     "mode",
@@ -78,10 +90,44 @@ def boxes_key(out_key: str) -> str:
     return f"{head}{sep}{Path(name).stem}{BOXES_SUFFIX}"
 
 
+class AnonymizeJob:
+    """Anonymize a stored video or image; the result (and optionally its boxes) lands beside it."""
+
+    name = "anonymize"
+    api_name = "StartAnonymization"
+
+    def __init__(self, service: AnonymizeService, storage: StorageService, faces: FacesService) -> None:
+        #: the container's one anonymize service (its models load once per process)
+        self.service = service
+        self.storage = storage
+        self.faces = faces
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        check_anonymize_params(params)
+        if params.get("spare_collection"):
+            self.faces.describe_collection(str(params["spare_collection"]))  # NotFoundError when missing
+
+    def run(self, run: JobRun) -> JobOutcome:
+        job = run.job
+        output = run_anonymize(
+            self.service,
+            self.storage,
+            self.faces,
+            job.job_id,
+            job.bucket,
+            job.key,
+            job.params,
+            run.work_dir,
+            run.progress,
+            run.should_stop,
+        )
+        return JobOutcome(output=output)
+
+
 def run_anonymize(
     service: AnonymizeService,
-    storage: Any,
-    faces: Any,
+    storage: StorageService,
+    faces: FacesService,
     job_id: str,
     bucket: str,
     key: str,
@@ -142,17 +188,11 @@ def run_anonymize(
     }
 
 
-def get_anonymize_job(jobs: Any, job_id: str) -> Job:
-    """The job `job_id` of `JobsService` `jobs`, which must be an anonymization job."""
-    job: Job = jobs.get(job_id)
-    if job.job_type != "anonymize":
-        raise NotFoundError(f"job {job_id!r} is not an anonymization job")
-    return job
-
-
-def open_output(storage: Any, job: Job, which: str = "result") -> tuple[Any, Iterator[bytes]]:
+def open_output(
+    storage: StorageService, job: Job, which: str = "result"
+) -> tuple[ObjectInfo, Iterator[bytes]]:
     """(object info, bytes) of a finished anonymize job's result or boxes JSON (`which="boxes"`)."""
-    if job.job_type != "anonymize":
+    if job.job_type != AnonymizeJob.name:
         raise NotFoundError(f"job {job.job_id} is not an anonymization job")
     if job.status != "SUCCEEDED" or not job.output:
         raise ConflictError(f"job {job.job_id} has no result (status {job.status})")
