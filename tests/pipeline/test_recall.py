@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 from videolens.services.video_analysis.faces import (
     FaceTrackResult,
     SamplingConfig,

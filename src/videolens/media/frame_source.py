@@ -29,6 +29,8 @@ import av.error
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from videolens.media.errors import MediaError
+
 Skip = Literal["none", "nonref", "nonkey"]
 _SKIP_FLAGS: dict[str, Literal["DEFAULT", "NONREF", "NONKEY"]] = {
     "none": "DEFAULT",
@@ -38,7 +40,7 @@ _SKIP_FLAGS: dict[str, Literal["DEFAULT", "NONREF", "NONKEY"]] = {
 Source = str | Path | IO[bytes] | Iterable[bytes]
 
 
-class FrameSourceError(ValueError):
+class FrameSourceError(MediaError):
     """The input is not a video this source can decode; the message names the input, not a temp path."""
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from itertools import takewhile
 from dataclasses import dataclass, field, replace
+from itertools import takewhile
 from typing import Generic, TypeVar
 
 import numpy as np
