@@ -14,7 +14,8 @@ from videolens.cli_events import rules_app, topics_app
 from videolens.cli_jobs import jobs_app
 from videolens.cli_keys import keys_app
 from videolens.cli_streams import streams_app
-from videolens.cli_support import cli_container, console, fail
+from videolens.cli_support import cli_container, console, err_console, fail
+from videolens.cli_tokens import app as tokens_app
 from videolens.runtime.settings import Settings
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
@@ -23,6 +24,7 @@ faces_app = typer.Typer(help="Detect, index and search faces.", no_args_is_help=
 app.add_typer(collections_app, name="collections")
 app.add_typer(faces_app, name="faces")
 app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(streams_app, name="streams")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(topics_app, name="topics")
@@ -57,6 +59,15 @@ def serve(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level, settings.log_json)
     container = Container(settings)
+    if settings.effective_auth_mode == "secure":
+        first = container.auth.first_admin_token()
+        if first is not None:
+            # to the terminal only (stderr, outside the JSON logs): it is shown this once
+            err_console.print(
+                "[bold]videolens: secure mode, no admin credential yet. First admin token "
+                f"(id {first.info.token_id}), shown once:[/]"
+            )
+            err_console.print(first.token, soft_wrap=True, highlight=False)
     try:
         uvicorn.run(
             create_app(container),

@@ -11,6 +11,7 @@ from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.auth.keys import KeysService
+from videolens.services.auth.service import AuthService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
@@ -49,6 +50,7 @@ class Container:
         self.faces = FacesService(settings, self.db, self.models)
         self.storage = StorageService(settings, self.db, self.blobs)
         self.keys = KeysService(settings, self.db)
+        self.auth = AuthService(settings, self.db, self.keys)
         self.background: list[BackgroundTask] = []
         # capability services wired below (each engineer adds theirs)
         self.streams = StreamsService(settings, self.db, self.blobs)

@@ -43,6 +43,7 @@ from videolens.api.aws.sigv4 import (
 )
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
+from videolens.services.auth.roles import Identity, aws_operation_role
 from videolens.services.errors import VideolensError
 
 log = logging.getLogger(__name__)
@@ -69,14 +70,23 @@ def discover_services() -> list[AwsService]:
     return found
 
 
+#: SigV4 requests signed for this service name are native ones (`api/auth_gate.py` checks them)
+NATIVE_SIGNING_NAME = "videolens"
+_NATIVE_SCOPE = f"/{NATIVE_SIGNING_NAME}/aws4_request".encode()
+_NATIVE_SCOPE_QUERY = f"%2F{NATIVE_SIGNING_NAME}%2Faws4_request".encode()
+
+
 def is_aws_request(scope: dict[str, Any]) -> bool:
+    """SigV4/SigV2-signed for an AWS service (signed for `videolens`: a native request)."""
     if scope.get("type") != "http":
         return False
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value.startswith(b"AWS4-HMAC-SHA256"):
-            return True
+            return _NATIVE_SCOPE not in value
     query = scope.get("query_string", b"")
-    return b"X-Amz-Credential=" in query or (b"AWSAccessKeyId=" in query and b"Signature=" in query)
+    if b"X-Amz-Credential=" in query:
+        return _NATIVE_SCOPE_QUERY not in query and _NATIVE_SCOPE not in query
+    return b"AWSAccessKeyId=" in query and b"Signature=" in query
 
 
 class AwsDispatcher:
@@ -116,6 +126,7 @@ class AwsDispatcher:
         )
         service: AwsService | None = None
         body_state = _BodyState()
+        address = (scope.get("client") or ("unknown", 0))[0]
         try:
             signed = parse_signed_request(headers, req.query)
             assert signed is not None  # is_aws_request checked it
@@ -127,7 +138,12 @@ class AwsDispatcher:
             if raw is not None:
                 service, raw_handler = raw
                 await self._authenticate(
-                    service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256)
+                    service,
+                    req,
+                    signed,
+                    headers.get("x-amz-content-sha256", EMPTY_SHA256),
+                    "PutMedia",
+                    address,
                 )
                 ctx = self._context(service, "raw", req, signed, request_id)
                 ctx.asgi = (scope, receive, send)
@@ -147,7 +163,7 @@ class AwsDispatcher:
             if not streaming and service.protocol not in ("json", "query"):
                 req.body = await _read_all(receive, body_state)
             payload_hash = self._payload_hash(service, req, signed, streaming)
-            secret = await self._authenticate(service, req, signed, payload_hash)
+            secret = await self._authenticate(service, req, signed, payload_hash, op.name, address)
             handler = service.handlers.get(op.name)
             if handler is None:
                 raise _not_implemented(service, op.name)
@@ -224,16 +240,59 @@ class AwsDispatcher:
         return claimed
 
     async def _authenticate(
-        self, service: AwsService, req: WireRequest, signed: SignedRequest, payload_hash: str
+        self,
+        service: AwsService,
+        req: WireRequest,
+        signed: SignedRequest,
+        payload_hash: str,
+        operation: str,
+        address: str,
     ) -> str | None:
-        """Check the signature in secure mode; return the secret (None in dev mode)."""
+        """Check signature and role in secure mode; return the secret (None in dev mode).
+
+        Failures count towards the same per-address brake as the native door's (services/auth)."""
         if self.settings.effective_auth_mode == "dev":
             return None
+        auth = self.container.auth
         now = dt.datetime.now(dt.UTC)
         protocol = service.protocol
-        secret = await anyio.to_thread.run_sync(self.container.keys.secret_for, signed.access_key)
-        if secret is None:
+        if auth.limiter.retry_after(address) is not None:
+            log.warning("AWS request refused: too many failed authentications", extra={"client": address})
+            raise auth_error(protocol, "throttled", signed, now)
+        try:
+            secret, identity = await self._verify(service, req, signed, payload_hash, now)
+        except AwsError:
+            auth.failed(address)
+            log.warning(
+                "AWS request denied: bad credential",
+                extra={"credential_id": signed.access_key, "operation": operation, "client": address},
+            )
+            raise
+        if not identity.role.allows(aws_operation_role(operation)):
+            log.warning(
+                "AWS request denied: role too weak",
+                extra={
+                    "credential_id": signed.access_key,
+                    "operation": operation,
+                    "role": identity.role.value,
+                },
+            )
+            raise auth_error(protocol, "forbidden", signed, now)
+        return secret
+
+    async def _verify(
+        self,
+        service: AwsService,
+        req: WireRequest,
+        signed: SignedRequest,
+        payload_hash: str,
+        now: dt.datetime,
+    ) -> tuple[str, Identity]:
+        protocol = service.protocol
+        found = await anyio.to_thread.run_sync(self.container.auth.access_key, signed.access_key)
+        if found is None:
             raise auth_error(protocol, "unknown_key", signed, now)
+        secret, identity = found
         problem = check_time(signed, now, int(self.settings.clock_skew_seconds))
         if problem is not None:
             raise auth_error(protocol, problem, signed, now)
@@ -252,7 +311,7 @@ class AwsDispatcher:
             ok = signature_matches(signed, secret, creq)
         if not ok:
             raise auth_error(protocol, "bad_signature", signed, now)
-        return str(secret)
+        return str(secret), identity
 
     def _error_response(
         self, service: AwsService | None, exc: Exception, req: WireRequest, request_id: str

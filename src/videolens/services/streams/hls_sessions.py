@@ -26,6 +26,8 @@ class HlsSession:
     max_results: int
     base: float  # epoch seconds subtracted from segment timestamps (keeps MPEG-TS clocks small)
     discontinuity: str = "ALWAYS"
+    #: id of the credential that asked for the session (secure mode checks it is still active)
+    issuer: str | None = None
 
 
 class HlsTokens:
