@@ -67,9 +67,8 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="videolens API")
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = annotate_openapi(FastAPI.openapi(app), app.routes)
-        return app.openapi_schema
+        # FastAPI caches the document; adding the declared access to it again is idempotent
+        return annotate_openapi(FastAPI.openapi(app), app.routes)
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -19,13 +19,13 @@ the gate was not installed. The declarations also show in OpenAPI (bearer securi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request, Security, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.routing import BaseRoute, Match, Mount
+from starlette.routing import BaseRoute, Match
 
 from videolens.services.auth.roles import Identity, Role
 from videolens.services.errors import ForbiddenError, UnauthenticatedError
@@ -126,22 +126,58 @@ def route_access(route: BaseRoute) -> Access:
     return ADMIN_DEFAULT
 
 
-def match_route(routes: Iterable[BaseRoute], scope: dict[str, Any]) -> tuple[BaseRoute | None, bool]:
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route as requests see it: full path (router prefixes included), methods, declared access."""
+
+    path: str  # "/v1/streams/{name}", "/v1/buckets/{bucket}/objects/{key:path}"
+    path_format: str  # as OpenAPI names it: "/v1/buckets/{bucket}/objects/{key}"
+    methods: frozenset[str]
+    access: Access
+    include_in_schema: bool
+    matcher: Any  # has .matches(scope)
+
+
+def _flatten(routes: Iterable[BaseRoute]) -> Iterator[tuple[Any, BaseRoute]]:
+    """(effective route, declaring route) pairs: newer FastAPI keeps included routers unflattened."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI copies included routes into app.routes
+        for route in routes:
+            yield route, route
+        return
+    for context in iter_route_contexts(list(routes)):
+        yield context, context.original_route
+
+
+def app_routes(routes: Iterable[BaseRoute]) -> list[RouteInfo]:
+    out = []
+    for effective, original in _flatten(routes):
+        path = getattr(effective, "path", None)
+        if path is None:
+            continue
+        out.append(
+            RouteInfo(
+                path=path,
+                path_format=getattr(effective, "path_format", None) or path,
+                methods=frozenset(getattr(effective, "methods", None) or ()),
+                access=route_access(original),
+                include_in_schema=bool(getattr(effective, "include_in_schema", True)),
+                matcher=effective,
+            )
+        )
+    return out
+
+
+def match_route(routes: Iterable[RouteInfo], scope: dict[str, Any]) -> tuple[RouteInfo | None, bool]:
     """The route a request reaches and whether it matches fully (False: only the path, e.g. a 405)."""
-    partial: BaseRoute | None = None
-    for route in routes:
-        match, child = route.matches(scope)
-        if match == Match.NONE:
-            continue
-        if isinstance(route, Mount) and route.routes:
-            inner, full = match_route(route.routes, {**scope, **child})
-            if inner is not None and full:
-                return inner, True
-            partial = partial or inner or route
-            continue
+    partial: RouteInfo | None = None
+    for info in routes:
+        match, _child = info.matcher.matches(scope)
         if match == Match.FULL:
-            return route, True
-        partial = partial or route
+            return info, True
+        if match == Match.PARTIAL and partial is None:
+            partial = info
     return partial, False
 
 
@@ -164,16 +200,22 @@ async def enforce_declared_access(request: Request) -> None:
 
 
 def annotate_openapi(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> dict[str, Any]:
-    """Add `x-videolens-access` (the declared access) to every operation of an OpenAPI document."""
-    for route in routes:
-        path = getattr(route, "path_format", None)
-        operations = schema.get("paths", {}).get(path) if path else None
+    """Add `x-videolens-access` / `x-videolens-role` (the declaration) to every OpenAPI operation."""
+    for info in app_routes(routes):
+        operations = schema.get("paths", {}).get(info.path_format)
         if not operations:
             continue
-        access = route_access(route)
-        for method in getattr(route, "methods", None) or ():
+        for method in info.methods:
             op = operations.get(method.lower())
-            if op is not None:
-                op["x-videolens-access"] = access.describe()
-                op["x-videolens-role"] = access.role.value if access.role else None
+            if op is None:
+                continue
+            op["x-videolens-access"] = info.access.describe()
+            op["x-videolens-role"] = info.access.role.value if info.access.role else None
+            if info.access.role is not None and info.access.token_param is None:
+                # undeclared routes too (admin by default): they need the bearer like the others
+                op.setdefault("security", [{bearer_scheme.scheme_name: []}])
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes.setdefault(
+        bearer_scheme.scheme_name, bearer_scheme.model.model_dump(by_alias=True, exclude_none=True)
+    )
     return schema

@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from videolens.api.auth import IDENTITY_KEY, Access, match_route, route_access
+from videolens.api.auth import IDENTITY_KEY, Access, RouteInfo, app_routes, match_route
 from videolens.api.aws.errors import AwsError
 from videolens.api.aws.sigv4 import (
     UNSIGNED_PAYLOAD,
@@ -70,6 +70,13 @@ class AuthGate:
         self.app = app
         self.container = container
         self.settings = container.settings
+        self._routes: list[RouteInfo] | None = None
+
+    def routes(self, scope: dict[str, Any]) -> list[RouteInfo]:
+        # built on the first request: every route is registered by the time the server serves
+        if self._routes is None:
+            self._routes = app_routes(scope["app"].router.routes)
+        return self._routes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -79,13 +86,13 @@ class AuthGate:
             scope[IDENTITY_KEY] = DEV_IDENTITY
             await self.app(scope, receive, send)
             return
-        route, _full = match_route(scope["app"].router.routes, scope)
+        route, _full = match_route(self.routes(scope), scope)
         # a path no route serves still needs a credential: unknown paths tell nothing to strangers
-        access = route_access(route) if route is not None else UNMATCHED
+        access = route.access if route is not None else UNMATCHED
         if access.is_public(self.settings):
             await self.app(scope, receive, send)
             return
-        template = getattr(route, "path", scope["path"]) if route is not None else scope["path"]
+        template = route.path if route is not None else scope["path"]
         address = (scope.get("client") or ("unknown", 0))[0]
         auth = self.container.auth
         try:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from videolens.api.auth import identity_of, match_route, require_role, route_access
+from videolens.api.auth import app_routes, identity_of, match_route, require_role
 from videolens.api.deps import ContainerDep
 from videolens.services.auth.roles import Role
 from videolens.services.auth.tokens import TokenInfo
@@ -75,8 +75,8 @@ def sign_url(body: SignUrlRequest, request: Request, c: ContainerDep) -> SignedU
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         raise InvalidParameterError("path must be a server path such as /v1/streams/cam1/clip.mp4?start=..")
     scope = {"type": "http", "method": "GET", "path": urllib.parse.unquote(parts.path), "root_path": ""}
-    route, full = match_route(request.app.router.routes, scope)
-    access = route_access(route) if route is not None and full else None
+    route, full = match_route(app_routes(request.app.router.routes), scope)
+    access = route.access if route is not None and full else None
     if access is None or not access.signed_url or access.role is None:
         raise InvalidParameterError(f"{parts.path} is not a route that takes signed URLs")
     identity = identity_of(request)
