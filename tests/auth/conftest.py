@@ -61,3 +61,6 @@ def secure_app(tmp_path: Path, models: ModelRegistry) -> Iterator[SecureApp]:
     yield app
     app.server.stop()
     app.container.close()
+
+
+from tests.streams.conftest import hamilton_mkv  # noqa: E402,F401  (the Matroska the stream tests use)

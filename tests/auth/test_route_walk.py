@@ -82,7 +82,9 @@ def operations(app: SecureApp) -> list[tuple[str, str, Any]]:
         for method, op in item.items():
             access = by_format[(method.upper(), path)]
             assert op["x-videolens-access"] == access.describe()
-            assert op.get("security") == ([{"bearer": []}] if access.role and not access.token_param else None)
+            assert op.get("security") == (
+                [{"bearer": []}] if access.role and not access.token_param else None
+            )
     assert len(ops) > len(in_schema)  # PutMedia, the docs: not in the schema, walked all the same
     return [(m, p, a) for (m, p), a in sorted(ops.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
 
@@ -213,7 +215,9 @@ def test_opt_in_public_routes(tmp_path: Path, models: ModelRegistry) -> None:
     from videolens.api.auth import public
 
     def add_metrics(app: FastAPI) -> None:
-        app.add_api_route("/metrics", lambda: {"up": 1}, methods=["GET"], dependencies=[public(when="metrics_public")])
+        app.add_api_route(
+            "/metrics", lambda: {"up": 1}, methods=["GET"], dependencies=[public(when="metrics_public")]
+        )
 
     closed = start_secure(tmp_path / "closed", models, prepare=add_metrics)
     try:
