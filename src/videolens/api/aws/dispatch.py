@@ -8,7 +8,6 @@ Everything that carries no SigV4 goes on to the native FastAPI routes (`/v1/...`
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import importlib
 import inspect
@@ -24,6 +23,7 @@ import anyio.to_thread
 from anyio import from_thread
 from botocore.model import OperationModel
 
+from videolens.api.aws.aws_auth import authenticate
 from videolens.api.aws.errors import AwsError, ParamValidationError
 from videolens.api.aws.payload import ChunkSigning, RequestBody
 from videolens.api.aws.registry import AwsContext, AwsService
@@ -33,17 +33,11 @@ from videolens.api.aws.sigv4 import (
     UNSIGNED_PAYLOAD,
     MalformedAuth,
     SignedRequest,
-    auth_error,
-    canonical_request,
-    check_time,
     parse_signed_request,
-    signature_matches,
     signing_key,
-    sigv2_signature_matches,
 )
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
-from videolens.services.auth.roles import Identity, aws_operation_role
 from videolens.services.errors import VideolensError
 
 log = logging.getLogger(__name__)
@@ -248,70 +242,10 @@ class AwsDispatcher:
         operation: str,
         address: str,
     ) -> str | None:
-        """Check signature and role in secure mode; return the secret (None in dev mode).
-
-        Failures count towards the same per-address brake as the native door's (services/auth)."""
+        """Check signature and role in secure mode; return the secret (None in dev mode)."""
         if self.settings.effective_auth_mode == "dev":
             return None
-        auth = self.container.auth
-        now = dt.datetime.now(dt.UTC)
-        protocol = service.protocol
-        if auth.limiter.retry_after(address) is not None:
-            log.warning("AWS request refused: too many failed authentications", extra={"client": address})
-            raise auth_error(protocol, "throttled", signed, now)
-        try:
-            secret, identity = await self._verify(service, req, signed, payload_hash, now)
-        except AwsError:
-            auth.failed(address)
-            log.warning(
-                "AWS request denied: bad credential",
-                extra={"credential_id": signed.access_key, "operation": operation, "client": address},
-            )
-            raise
-        if not identity.role.allows(aws_operation_role(operation)):
-            log.warning(
-                "AWS request denied: role too weak",
-                extra={
-                    "credential_id": signed.access_key,
-                    "operation": operation,
-                    "role": identity.role.value,
-                },
-            )
-            raise auth_error(protocol, "forbidden", signed, now)
-        return secret
-
-    async def _verify(
-        self,
-        service: AwsService,
-        req: WireRequest,
-        signed: SignedRequest,
-        payload_hash: str,
-        now: dt.datetime,
-    ) -> tuple[str, Identity]:
-        protocol = service.protocol
-        found = await anyio.to_thread.run_sync(self.container.auth.access_key, signed.access_key)
-        if found is None:
-            raise auth_error(protocol, "unknown_key", signed, now)
-        secret, identity = found
-        problem = check_time(signed, now, int(self.settings.clock_skew_seconds))
-        if problem is not None:
-            raise auth_error(protocol, problem, signed, now)
-        if signed.version == 2:
-            ok = sigv2_signature_matches(req.method, req.raw_path, req.raw_query, req.headers, signed, secret)
-        else:
-            creq = canonical_request(
-                req.method,
-                req.raw_path,
-                req.raw_query,
-                req.headers,
-                signed,
-                payload_hash,
-                protocol == "rest-xml",
-            )
-            ok = signature_matches(signed, secret, creq)
-        if not ok:
-            raise auth_error(protocol, "bad_signature", signed, now)
-        return str(secret), identity
+        return await authenticate(self.container, service, req, signed, payload_hash, operation, address)
 
     def _error_response(
         self, service: AwsService | None, exc: Exception, req: WireRequest, request_id: str
