@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from tests.conftest import RunningServer, free_port, make_settings  # noqa: E402
 from tests.jobs.conftest import aws_client  # noqa: E402
 from tests.jobs.webhook import WebhookReceiver  # noqa: E402
-from videolens.runtime.container import Container  # noqa: E402
+from videolens.container import Container  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 MEDIA = REPO.parent / "shared" / "media"

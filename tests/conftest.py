@@ -14,9 +14,9 @@ import httpx
 import pytest
 import uvicorn
 
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.runtime.settings import Settings
+from videolens.vision.models import ModelRegistry
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(

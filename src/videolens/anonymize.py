@@ -51,7 +51,7 @@ def anonymize(
     matcher: SpareMatcher | None = None
     container = None
     if isinstance(spare, str):
-        from videolens.runtime.container import Container
+        from videolens.container import Container
         from videolens.runtime.settings import Settings
         from videolens.services.anonymize.collection_matcher import CollectionMatcher
 

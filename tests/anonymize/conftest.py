@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.anonymize import synthetic
-from videolens.runtime.models import ModelRegistry
 from videolens.services.anonymize.service import AnonymizeService
+from videolens.vision.models import ModelRegistry
 
 MAGENTA = (255, 0, 255)  # BGR; no face or background of the scenes comes close to it
 

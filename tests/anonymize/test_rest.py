@@ -11,11 +11,11 @@ import pytest
 from tests.anonymize import synthetic
 from tests.anonymize.conftest import MAGENTA, SceneVideo
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.uploads import UPLOAD_BUCKET
-from videolens.services.jobs.anonymize_job import JOB_METADATA_KEY
+from videolens.services.jobs.models import JOB_METADATA_KEY
+from videolens.vision.models import ModelRegistry
 
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 

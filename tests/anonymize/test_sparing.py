@@ -11,12 +11,12 @@ import pytest
 from tests.anonymize import synthetic
 from tests.anonymize.conftest import MAGENTA, SceneVideo
 from tests.conftest import free_port, make_settings
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.services.anonymize.collection_matcher import CollectionMatcher
 from videolens.services.anonymize.options import AnonymizeOptions
 from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.errors import NotFoundError
+from videolens.vision.models import ModelRegistry
 
 
 @pytest.fixture(scope="module")

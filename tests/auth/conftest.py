@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
+from videolens.container import Container
 from videolens.runtime.models import ModelRegistry
 from videolens.services.auth.roles import Role
 

@@ -13,8 +13,8 @@ from botocore.config import Config
 
 from tests.aws.shape_check import check_json_body, check_xml_body
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
+from videolens.vision.models import ModelRegistry
 
 REGION = "us-east-1"
 DEV_KEY = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")

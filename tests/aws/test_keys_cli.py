@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.cli import app
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
+from videolens.vision.models import ModelRegistry
 
 
 @pytest.fixture

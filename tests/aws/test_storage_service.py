@@ -13,7 +13,8 @@ from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.storage.errors import BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError
-from videolens.services.storage.service import MIN_PART_SIZE, StorageService
+from videolens.services.storage.multipart import MIN_PART_SIZE
+from videolens.services.storage.service import StorageService
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, make_settings
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
+from videolens.vision.models import ModelRegistry
 
 PEOPLE = ("alex_lacamoire", "biden", "kit_harington", "obama", "rose_leslie")
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.errors import (
     AlreadyExistsError,
@@ -15,6 +14,7 @@ from videolens.services.errors import (
     InvalidParameterError,
     NotFoundError,
 )
+from videolens.vision.models import ModelRegistry
 
 
 def test_collections_and_faces_survive_restart(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videolens.runtime.container import Container
+from videolens.container import Container
 
 
 def recognise(c: Container, photo: Path) -> list[tuple[float, str | None, float]]:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
+from videolens.vision.models import ModelRegistry
 
 
 @pytest.fixture(scope="module")

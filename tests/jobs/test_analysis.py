@@ -6,9 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 from tests.anonymize.synthetic import two_people_scene, write_video
-from videolens.runtime.container import Container
-from videolens.services.jobs.face_pipeline import FaceVideoAnalyzer
-from videolens.services.jobs.video_reader import probe
+from videolens.container import Container
+from videolens.media.video_reader import probe
+from videolens.services.video_analysis.face_pipeline import FaceVideoAnalyzer
 
 
 def test_step_and_all_attributes(container: Container, media_dir: Path, tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from tests.anonymize.synthetic import two_people_scene, write_video
 from tests.jobs.conftest import TEST_DETECT_EVERY
 from videolens.cli import app
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.runtime.settings import Settings
+from videolens.vision.models import ModelRegistry
 
 
 def test_cli_jobs_topics_rules(tmp_path: Path, media_dir: Path, models: ModelRegistry) -> None:

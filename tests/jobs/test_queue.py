@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.errors import IdempotencyMismatchError, InvalidObjectError, NotFoundError
-from videolens.services.jobs.face_pipeline import ResultEntry
 from videolens.services.jobs.queue import MAX_ATTEMPTS, JobQueue
+from videolens.services.video_analysis.face_pipeline import ResultEntry
+from videolens.vision.models import ModelRegistry
 
 
 @pytest.fixture

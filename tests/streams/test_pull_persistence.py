@@ -14,10 +14,10 @@ from tests.conftest import RunningServer, free_port, make_settings
 from tests.streams.conftest import WaitUntil
 from tests.streams.test_rtsp_pull import Camera
 from videolens.backends.metadata.tables.streams import StreamPullSourceRow
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.errors import NotFoundError
+from videolens.vision.models import ModelRegistry
 
 #: short leases keep take-overs quick: renewals every 0.5 s, scans every 0.75 s
 LEASE_S = 1.5
@@ -149,7 +149,7 @@ def test_leases_between_processes_on_one_store(
                     options={},
                     created_at=time.time(),
                     owner="crashed-host:1",
-                    lease_token="0" * 36,
+                    lease_token=1,
                     lease_expires_at=time.time() + 2 * LEASE_S,
                 )
             )

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
+from videolens.container import Container
 from videolens.producer import PutMediaError, chunks_of, put_media
-from videolens.runtime.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from videolens import __version__
 from videolens.api.auth import annotate_openapi, enforce_declared_access, public
 from videolens.api.auth_gate import AuthGate
 from videolens.api.aws.dispatch import AwsDispatcher
+from videolens.api.http_metrics import HttpMetrics
 from videolens.api.problems import install_problem_handlers
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import auth as auth_routes
@@ -21,8 +22,10 @@ from videolens.api.rest import buckets as buckets_routes
 from videolens.api.rest import events as events_routes
 from videolens.api.rest import faces as faces_routes
 from videolens.api.rest import jobs as jobs_routes
+from videolens.api.rest import metrics as metrics_routes
+from videolens.api.rest import models as models_routes
 from videolens.api.rest import streams as streams_routes
-from videolens.runtime.container import Container
+from videolens.container import Container
 
 
 def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
@@ -53,6 +56,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     # are taken by the AWS facades first (middleware added last runs first)
     app.add_middleware(AuthGate, container=container)
     app.add_middleware(AwsDispatcher, container=container)
+    app.add_middleware(HttpMetrics)  # outermost: counts both doors
 
     @app.get("/healthz", tags=["health"], dependencies=[public()])
     def healthz() -> dict[str, str]:
@@ -80,4 +84,6 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(anonymize_routes.router)
     app.include_router(streams_routes.router)
     app.include_router(streams_routes.kvs_router)
+    app.include_router(models_routes.router)
+    app.include_router(metrics_routes.router)
     return app

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from videolens.runtime.container import Container
+from videolens.container import Container
 
 
 def get_container(request: Request) -> Container:

@@ -7,12 +7,24 @@ import logging
 import uuid
 from collections import deque
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+from starlette.types import Receive, Send
 
-from videolens.services.errors import InvalidParameterError, NotFoundError, VideolensError
+from videolens.services.errors import (
+    AlreadyExistsError,
+    InvalidPaginationTokenError,
+    InvalidParameterError,
+    NotFoundError,
+    VideolensError,
+)
+from videolens.services.streams.errors import NoDataRetentionError, VersionMismatchError
 from videolens.services.streams.ingest import IngestSession
+from videolens.services.streams.models import TimecodeType
+
+if TYPE_CHECKING:
+    from videolens.container import Container
 
 log = logging.getLogger(__name__)
 MAX_HELD_ACKS = 1000
@@ -33,33 +45,50 @@ class PutMediaRefused(Exception):
         self.message = message
 
 
-_ERROR_CODES: dict[type[VideolensError], tuple[str, int]] = {
-    NotFoundError: ("ResourceNotFoundException", 404),
-    InvalidParameterError: ("InvalidArgumentException", 400),
+#: the one map from service errors to KVS error codes (the three KVS facades and PutMedia use it)
+KVS_ERRORS: dict[type[Exception], str] = {
+    NotFoundError: "ResourceNotFoundException",
+    AlreadyExistsError: "ResourceInUseException",
+    VersionMismatchError: "VersionMismatchException",
+    InvalidParameterError: "InvalidArgumentException",
+    InvalidPaginationTokenError: "InvalidArgumentException",
+    NoDataRetentionError: "NoDataRetentionException",
 }
+#: KVS answers a missing resource with 404, every other refusal with 400
+KVS_STATUS = {"ResourceNotFoundException": 404}
+
+
+def kvs_error_code(exc: Exception) -> str | None:
+    """The KVS error code of a service error (closest class in its MRO wins), None if unmapped."""
+    for cls in type(exc).__mro__:
+        if cls in KVS_ERRORS:
+            return KVS_ERRORS[cls]
+    return None
 
 
 def _refusal(exc: VideolensError) -> PutMediaRefused:
-    for cls in type(exc).__mro__:
-        if cls in _ERROR_CODES:
-            code, status = _ERROR_CODES[cls]
-            return PutMediaRefused(code, status, exc.message)
-    return PutMediaRefused("ClientLimitExceededException", 400, exc.message)
+    code = kvs_error_code(exc) or "ClientLimitExceededException"
+    return PutMediaRefused(code, KVS_STATUS.get(code, 400), exc.message)
 
 
 def open_put_media(
-    container: Any, headers: dict[str, str]
+    container: Container, headers: dict[str, str]
 ) -> tuple[AbstractContextManager[IngestSession], str]:
     """Validate the x-amzn-* headers and build the ingest session's context manager."""
     name = headers.get("x-amzn-stream-name")
     arn = headers.get("x-amzn-stream-arn")
     if (name is None) == (arn is None):
         raise PutMediaRefused("InvalidArgumentException", 400, "send exactly one of x-amzn-stream-name/-arn")
-    timecode_type = headers.get("x-amzn-fragment-timecode-type", "RELATIVE").upper()
-    if timecode_type not in ("ABSOLUTE", "RELATIVE"):
-        raise PutMediaRefused(
-            "InvalidArgumentException", 400, "x-amzn-fragment-timecode-type: ABSOLUTE|RELATIVE"
-        )
+    timecode_type: TimecodeType
+    match headers.get("x-amzn-fragment-timecode-type", "RELATIVE").upper():
+        case "ABSOLUTE":
+            timecode_type = "ABSOLUTE"
+        case "RELATIVE":
+            timecode_type = "RELATIVE"
+        case _:
+            raise PutMediaRefused(
+                "InvalidArgumentException", 400, "x-amzn-fragment-timecode-type: ABSOLUTE|RELATIVE"
+            )
     start_header = headers.get("x-amzn-producer-start-timestamp")
     start: float | None = None
     if start_header is not None:
@@ -77,7 +106,9 @@ def _ack_line(doc: dict[str, object]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
 
 
-async def serve_put_media(container: Any, headers: dict[str, str], receive: Any, send: Any) -> None:
+async def serve_put_media(
+    container: Container, headers: dict[str, str], receive: Receive, send: Send
+) -> None:
     """PutMedia: read the Matroska body as it arrives and answer with JSON acks on the same connection."""
     request_id = str(uuid.uuid4())
     try:
@@ -127,7 +158,7 @@ async def serve_put_media(container: Any, headers: dict[str, str], receive: Any,
         async def drain() -> None:
             async with inbox:
                 while True:
-                    message = await receive()
+                    message = dict(await receive())
                     await inbox.send(message)
                     if message["type"] == "http.disconnect" or not message.get("more_body", False):
                         return

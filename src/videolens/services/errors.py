@@ -59,8 +59,23 @@ class InvalidMediaError(VideolensError):
     code = "invalid-media"
 
 
-class InvalidPaginationTokenError(VideolensError):
+class InvalidPaginationTokenError(InvalidParameterError):
+    """A pagination token that this scheme did not issue, or issued for another listing."""
+
     code = "invalid-pagination-token"
+
+
+class UnknownJobTypeError(InvalidParameterError):
+    """A job type name no capability registered (a request, a rule, or a stored job row)."""
+
+    code = "unknown-job-type"
+
+
+class DuplicateJobTypeError(VideolensError):
+    """Two capabilities registered job types of the same name (a wiring mistake, found at start-up)."""
+
+    code = "duplicate-job-type"
+    http_status = 500
 
 
 class InvalidObjectError(VideolensError):
@@ -107,3 +122,10 @@ class TooManyAuthFailuresError(LimitExceededError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ConfigurationError(VideolensError):
+    """The server's own set-up is unusable (e.g. a damaged key file): an operator must fix it."""
+
+    code = "configuration-error"
+    http_status = 500

@@ -15,14 +15,22 @@ import logging
 import pkgutil
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import anyio.to_thread
-from anyio import from_thread
 from botocore.model import OperationModel
+from starlette.types import ASGIApp
 
+from videolens.api.aws.asgi_io import (
+    BodyState,
+    ClientDisconnected,
+    has_body,
+    puller,
+    read_all,
+    send_response,
+)
 from videolens.api.aws.aws_auth import authenticate
 from videolens.api.aws.errors import AwsError, ParamValidationError
 from videolens.api.aws.payload import ChunkSigning, RequestBody
@@ -38,16 +46,10 @@ from videolens.api.aws.sigv4 import (
 )
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
+from videolens.container import Container
 from videolens.services.errors import VideolensError
 
 log = logging.getLogger(__name__)
-
-#: bodies of non-streaming operations are read whole; Rekognition's 5 MB image is ~7 MB of base64
-MAX_BUFFERED_BODY = 32 * 1024 * 1024
-
-
-class ClientDisconnected(Exception):
-    """The client went away while we were reading its body."""
 
 
 def discover_services() -> list[AwsService]:
@@ -86,7 +88,9 @@ def is_aws_request(scope: dict[str, Any]) -> bool:
 class AwsDispatcher:
     """ASGI middleware: `AwsDispatcher(fastapi_app, container)`."""
 
-    def __init__(self, app: Any, container: Any, services: Sequence[AwsService] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, container: Container, services: Sequence[AwsService] | None = None
+    ) -> None:
         self.app = app
         self.container = container
         self.settings = container.settings
@@ -119,7 +123,7 @@ class AwsDispatcher:
             headers=headers,
         )
         service: AwsService | None = None
-        body_state = _BodyState()
+        body_state = BodyState()
         address = (scope.get("client") or ("unknown", 0))[0]
         try:
             signed = parse_signed_request(headers, req.query)
@@ -131,6 +135,7 @@ class AwsDispatcher:
             raw = self._raw_route(candidates, req)
             if raw is not None:
                 service, raw_handler = raw
+                scope["videolens.route"] = f"aws:{service.model_name}.{req.raw_path}"
                 await self._authenticate(
                     service,
                     req,
@@ -144,7 +149,7 @@ class AwsDispatcher:
                 await raw_handler(ctx, scope, receive, send)
                 return
             if candidates[0].protocol in ("json", "query"):
-                req.body = await _read_all(receive, body_state)
+                req.body = await read_all(receive, body_state)
             op: OperationModel | None = None
             for candidate in candidates:
                 op = candidate.codec.find_operation(candidate.model, req)
@@ -153,9 +158,14 @@ class AwsDispatcher:
                     break
             if op is None:
                 raise _not_implemented(service, f"{req.method} {req.raw_path}")
+            scope["videolens.route"] = f"aws:{service.model_name}.{op.name}"  # the HTTP metrics' label
             streaming = bool(op.has_streaming_input)
+            if streaming and "x-amz-content-sha256" not in headers and not signed.presigned:
+                # a blob payload signed without a payload-hash header (sagemaker-runtime's Body): the
+                # signature covers the body's SHA-256, so it is read whole (bounded) like a JSON body
+                streaming = False
             if not streaming and service.protocol not in ("json", "query"):
-                req.body = await _read_all(receive, body_state)
+                req.body = await read_all(receive, body_state)
             payload_hash = self._payload_hash(service, req, signed, streaming)
             secret = await self._authenticate(service, req, signed, payload_hash, op.name, address)
             handler = service.handlers.get(op.name)
@@ -169,7 +179,7 @@ class AwsDispatcher:
             ctx = self._context(service, op.name, req, signed, request_id)
             if streaming:
                 ctx.body = RequestBody(
-                    _puller(receive, body_state),
+                    puller(receive, body_state),
                     headers,
                     int(self.settings.max_upload_bytes),
                     _chunk_signing(signed, secret, payload_hash),
@@ -185,11 +195,11 @@ class AwsDispatcher:
             return  # nobody is left to answer
         except Exception as exc:  # noqa: BLE001 - every failure becomes an AWS error document
             response = self._error_response(service, exc, req, request_id)
-        if not body_state.done and _has_body(headers):
+        if not body_state.done and has_body(headers):
             # the client may still be sending (or, after Expect: 100-continue, may never send) the
             # body: close the connection so leftover bytes are never read as the next request
             response.headers.append(("Connection", "close"))
-        await _send(response, send, req.method == "HEAD")
+        await send_response(response, send, req.method == "HEAD")
 
     def _raw_route(self, candidates: list[AwsService], req: WireRequest) -> tuple[AwsService, Any] | None:
         for candidate in candidates:
@@ -310,83 +320,3 @@ def _chunk_signing(signed: SignedRequest, secret: str | None, payload_hash: str)
         signed.scope,
         signed.signature,
     )
-
-
-class _BodyState:
-    done = False
-
-
-def _has_body(headers: dict[str, str]) -> bool:
-    return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
-
-
-async def _read_all(receive: Any, state: _BodyState) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected()
-        body = message.get("body", b"")
-        size += len(body)
-        if size > MAX_BUFFERED_BODY:
-            raise AwsError("RequestEntityTooLarge", "Request body too large", 413)
-        chunks.append(body)
-        if not message.get("more_body", False):
-            state.done = True
-            return b"".join(chunks)
-
-
-def _puller(receive: Any, state: _BodyState) -> Any:
-    """A sync `pull()` for worker threads: the next body chunk from the ASGI channel, b"" at the end."""
-
-    def pull() -> bytes:
-        while not state.done:
-            message = from_thread.run(receive)
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnected()
-            state.done = not message.get("more_body", False)
-            body: bytes = message.get("body", b"")
-            if body:
-                return body
-        return b""
-
-    return pull
-
-
-def _next_chunk(iterator: Iterator[bytes]) -> bytes | None:
-    return next(iterator, None)
-
-
-async def _send(response: WireResponse, send: Any, head: bool) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    names = {k.lower() for k, _ in response.headers}
-    body = response.body
-    if isinstance(body, bytes | bytearray):
-        if "content-length" not in names:
-            headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if head else bytes(body)})
-        return
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    if head:
-        await send({"type": "http.response.body", "body": b""})
-        return
-    if isinstance(body, AsyncIterator):
-        async for chunk in body:
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    else:
-        iterator: Iterator[bytes] = iter(body)
-        try:
-            while True:
-                piece = await anyio.to_thread.run_sync(_next_chunk, iterator)
-                if piece is None:
-                    break
-                if piece:
-                    await send({"type": "http.response.body", "body": piece, "more_body": True})
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await anyio.to_thread.run_sync(close)
-    await send({"type": "http.response.body", "body": b""})

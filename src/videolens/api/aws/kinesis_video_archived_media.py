@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
-from videolens.api.aws.kinesisvideo import KVS_ERRORS
 from videolens.api.aws.registry import AwsContext, AwsService
-from videolens.api.kvs_wire import hls_master_url
+from videolens.api.kvs_wire import KVS_ERRORS, hls_master_url
 from videolens.services.errors import InvalidMediaError, InvalidParameterError
-from videolens.services.streams.errors import MissingCodecPrivateDataError, UnsupportedMediaTypeError
+from videolens.services.streams.errors import (
+    InvalidCodecPrivateDataError,
+    MissingCodecPrivateDataError,
+    UnsupportedMediaTypeError,
+)
+from videolens.services.streams.models import TimeKind
 
 
-def _range(selector: dict[str, Any]) -> tuple[str, float, float]:
+def _range(selector: dict[str, Any]) -> tuple[TimeKind, float, float]:
     window = selector["TimestampRange"]
+    # botocore's model validated the enum before the handler runs
     return (
-        selector["FragmentSelectorType"],
+        cast(TimeKind, selector["FragmentSelectorType"]),
         window["StartTimestamp"].timestamp(),
         window["EndTimestamp"].timestamp(),
     )
 
 
 def list_fragments(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-    kind: str | None = None
+    kind: TimeKind | None = None
     start = end = None
     if p.get("FragmentSelector"):
         kind, start, end = _range(p["FragmentSelector"])
@@ -139,6 +144,7 @@ SERVICE = AwsService(
         **KVS_ERRORS,
         UnsupportedMediaTypeError: "UnsupportedStreamMediaTypeException",
         MissingCodecPrivateDataError: "MissingCodecPrivateDataException",
+        InvalidCodecPrivateDataError: "InvalidCodecPrivateDataException",
         InvalidMediaError: "InvalidMediaFrameException",
     },
     validation_error="InvalidArgumentException",

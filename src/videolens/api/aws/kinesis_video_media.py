@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from videolens.api.aws.kinesisvideo import KVS_ERRORS
 from videolens.api.aws.registry import AwsContext, AwsService
-from videolens.api.kvs_wire import serve_put_media
+from videolens.api.kvs_wire import KVS_ERRORS, serve_put_media
 from videolens.services.streams.reading import StartSelector
 
 

@@ -5,24 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from videolens.api.aws.registry import AwsContext, AwsService
-from videolens.services.errors import (
-    AlreadyExistsError,
-    InvalidPaginationTokenError,
-    InvalidParameterError,
-    NotFoundError,
-)
-from videolens.services.streams.errors import NoDataRetentionError, VersionMismatchError
+from videolens.api.kvs_wire import KVS_ERRORS
 from videolens.services.streams.models import StreamInfo
-
-#: the error classes of the streams service and the KVS codes they become (shared by the 3 KVS facades)
-KVS_ERRORS: dict[type[Exception], str] = {
-    NotFoundError: "ResourceNotFoundException",
-    AlreadyExistsError: "ResourceInUseException",
-    VersionMismatchError: "VersionMismatchException",
-    InvalidParameterError: "InvalidArgumentException",
-    InvalidPaginationTokenError: "InvalidArgumentException",
-    NoDataRetentionError: "NoDataRetentionException",
-}
 
 
 def stream_info(info: StreamInfo) -> dict[str, Any]:

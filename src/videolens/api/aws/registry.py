@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.model import ServiceModel
+from starlette.types import Receive, Scope, Send
 
 from videolens.api.aws.codec_json import JsonCodec, RestJsonCodec
 from videolens.api.aws.codec_query import QueryCodec
@@ -14,14 +15,18 @@ from videolens.api.aws.codec_rest_xml import RestXmlCodec
 from videolens.api.aws.payload import RequestBody
 from videolens.api.aws.service_models import service_model
 from videolens.api.aws.wire import Codec
+from videolens.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from videolens.container import Container
 
 
 @dataclass
 class AwsContext:
     """Per-request facts a handler may need besides its parsed parameters."""
 
-    container: Any
-    settings: Any
+    container: Container
+    settings: Settings
     request_id: str
     service: str  # botocore client name, e.g. "rekognition"
     operation: str  # e.g. "CreateCollection"
@@ -33,7 +38,7 @@ class AwsContext:
     #: decoded streaming input payload (S3 PutObject/UploadPart...), else None; iterate it once
     body: RequestBody | None = None
     #: the raw ASGI scope/receive/send, for raw routes only
-    asgi: tuple[Any, Any, Any] | None = None
+    asgi: tuple[Scope, Receive, Send] | None = None
     #: a handler may override the model's success status (S3 ranged GET → 206)
     status: int | None = None
 
@@ -44,7 +49,7 @@ class AwsContext:
 
 Handler = Callable[[AwsContext, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 #: raw routes speak ASGI themselves after SigV4 passed (KVS PutMedia's two-way stream)
-RawHandler = Callable[[AwsContext, Any, Any, Any], Awaitable[None]]
+RawHandler = Callable[[AwsContext, Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass

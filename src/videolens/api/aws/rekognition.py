@@ -18,6 +18,7 @@ from videolens.services.errors import (
     NotFoundError,
 )
 from videolens.services.faces.models import (
+    AttributeLevel,
     BoundingBox,
     Collection,
     FaceDetail,
@@ -50,7 +51,7 @@ def _prevalidate(op: str, params: dict[str, Any]) -> None:
             raise ImageTooLargeError(f"Image size is too large: {len(blob)} bytes (limit {MAX_INLINE_IMAGE})")
 
 
-def _attributes(values: list[str] | None) -> str:
+def _attributes(values: list[str] | None) -> AttributeLevel:
     return "ALL" if values and any(v != "DEFAULT" for v in values) else "DEFAULT"
 
 

@@ -1,7 +1,8 @@
 """Native REST routes of anonymization: submit a job (upload or bucket object), poll it, download it.
 
-A thin face over the durable jobs service: uploads become objects of an internal bucket
-(`services/anonymize/uploads.py`) and every submission is an `anonymize` job of `/v1/jobs`.
+A thin face over the anonymize capability's public job API (`services/anonymize/service.py:
+AnonymizeJobs`): uploads become objects of an internal bucket and every submission is an `anonymize`
+job of `/v1/jobs`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from starlette.datastructures import UploadFile
 
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.anonymize.uploads import start_upload_job
+from videolens.container import Container
 from videolens.services.auth.roles import Role
 from videolens.services.errors import InvalidParameterError
-from videolens.services.jobs.anonymize_job import get_anonymize_job, open_output
 from videolens.services.jobs.models import Job
 
 router = APIRouter(prefix="/v1/anonymize", tags=["anonymize"])
@@ -148,34 +148,31 @@ async def create_job(request: Request, container: ContainerDep) -> JobOut:
         return await _submit(container, _parse(fields), upload if isinstance(upload, UploadFile) else None)
 
 
-async def _submit(container: Any, req: AnonymizeRequest, upload: UploadFile | None) -> JobOut:
-    if (upload is None) == (req.bucket is None or req.key is None):
-        raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
-    if upload is not None:
+async def _submit(container: Container, req: AnonymizeRequest, upload: UploadFile | None) -> JobOut:
+    if upload is None and req.bucket is not None and req.key is not None:
+        job = await run_in_threadpool(container.anonymize.start, req.bucket, req.key, req.params())
+    elif upload is not None and (req.bucket is None or req.key is None):
         job = await run_in_threadpool(
-            start_upload_job,
-            container.jobs,
+            container.anonymize.start_upload,
             upload.file,
             upload.filename,
             req.params(),
             container.settings.max_upload_bytes,
         )
     else:
-        job = await run_in_threadpool(
-            container.jobs.start, "anonymize", req.bucket, req.key, params=req.params(), api="rest"
-        )
+        raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
     return JobOut.of(job)
 
 
 @router.get("/jobs", response_model=JobList, dependencies=[require_role(Role.VIEWER)])
 async def list_jobs(container: ContainerDep, next_token: str | None = None) -> JobList:
-    jobs, token = await run_in_threadpool(container.jobs.list, None, "anonymize", 100, next_token)
+    jobs, token = await run_in_threadpool(container.anonymize.list, next_token)
     return JobList(jobs=[JobOut.of(j) for j in jobs], next_token=token)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, dependencies=[require_role(Role.VIEWER)])
 async def get_job(container: ContainerDep, job_id: str) -> JobOut:
-    return JobOut.of(await run_in_threadpool(get_anonymize_job, container.jobs, job_id))
+    return JobOut.of(await run_in_threadpool(container.anonymize.get, job_id))
 
 
 @router.get(
@@ -199,13 +196,11 @@ async def get_boxes(container: ContainerDep, job_id: str) -> StreamingResponse:
 @router.delete("/jobs/{job_id}", response_model=JobOut, dependencies=[require_role(Role.OPERATOR)])
 async def cancel_job(container: ContainerDep, job_id: str) -> JobOut:
     """Cancel a queued or running job (its worker stops within a frame); a finished job is unchanged."""
-    await run_in_threadpool(get_anonymize_job, container.jobs, job_id)
-    return JobOut.of(await run_in_threadpool(container.jobs.cancel, job_id))
+    return JobOut.of(await run_in_threadpool(container.anonymize.cancel, job_id))
 
 
-async def _stream(container: Any, job_id: str, which: str) -> StreamingResponse:
-    job = await run_in_threadpool(get_anonymize_job, container.jobs, job_id)
-    info, chunks = await run_in_threadpool(open_output, container.storage, job, which)
+async def _stream(container: Container, job_id: str, which: str) -> StreamingResponse:
+    info, chunks = await run_in_threadpool(container.anonymize.open_output, job_id, which)
     name = PurePosixPath(info.key).name.replace('"', "").replace("\\", "")
     return StreamingResponse(
         chunks,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from videolens.api.auth import require_role, token_in_query
 from videolens.api.deps import ContainerDep
+from videolens.api.rest.jobs import JobTypeName
 from videolens.services.auth.roles import Role
 from videolens.services.events.models import Delivery, Subscription, Topic
 from videolens.services.rules.service import Rule
@@ -56,7 +57,7 @@ class PublishResult(BaseModel):
 
 class CreateRuleRequest(BaseModel):
     bucket: str = Field(min_length=1, max_length=255)
-    job_type: Literal["face-detection", "face-search", "anonymize"]
+    job_type: JobTypeName
     prefix: str = ""
     suffix: str = ""
     params: dict[str, Any] = Field(default_factory=dict)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -14,7 +14,8 @@ from videolens.services.auth.roles import Role
 from videolens.services.jobs.models import Job, ResultPage
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
-JobTypeName = Literal["face-detection", "face-search", "anonymize"]
+#: a registered job type (face-detection, face-search, anonymize, ...): the jobs service checks the name
+JobTypeName = Annotated[str, Field(min_length=1, max_length=32, examples=["face-detection"])]
 
 
 class StartJobRequest(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -308,7 +307,3 @@ kvs_router.routes.append(
         include_in_schema=False,
     )
 )
-
-
-def iter_bytes(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    yield from chunks

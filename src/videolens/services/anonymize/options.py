@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from videolens.services.errors import InvalidParameterError
@@ -97,3 +98,8 @@ def parse_color(value: str) -> tuple[int, int, int]:
     if not all(0 <= c <= 255 for c in (r, g, b)):
         raise InvalidParameterError(f"colour components must be within 0..255, got {value!r}")
     return b, g, r
+
+
+def default_output(input_path: Path) -> Path:
+    """deface's naming: `clip.mp4` → `clip_anonymized.mp4` next to the input."""
+    return input_path.with_name(f"{input_path.stem}_anonymized{input_path.suffix}")

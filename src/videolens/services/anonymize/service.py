@@ -5,19 +5,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import cv2
 
 from videolens.media.images import ImageDecodeError, decode_image
 from videolens.media.video_transcode import EncodeOptions, MediaError, probe_video, transcode_video
 from videolens.services.anonymize.boxes_json import BoxesLog
-from videolens.services.anonymize.options import AnonymizeOptions
+from videolens.services.anonymize.job import AnonymizeJob, open_output
+from videolens.services.anonymize.options import AnonymizeOptions, default_output
 from videolens.services.anonymize.pipeline import AnonymizePipeline, FaceBox, FrameBoxes
 from videolens.services.anonymize.sparing import SpareDecider, SpareMatcher
-from videolens.services.errors import InvalidMediaError, InvalidParameterError
+from videolens.services.anonymize.uploads import start_upload_job
+from videolens.services.errors import InvalidMediaError, InvalidParameterError, NotFoundError
+from videolens.services.jobs.models import Job
+from videolens.services.jobs.service import JobsService
+from videolens.services.storage.models import ObjectInfo
+from videolens.services.storage.service import StorageService
 from videolens.vision.detector import FaceDetector
 from videolens.vision.embedder import FaceEmbedder
 from videolens.vision.redaction import redact, scaled_box
@@ -47,11 +54,6 @@ class AnonymizeResult:
     @property
     def fps(self) -> float:
         return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-
-def default_output(input_path: Path) -> Path:
-    """deface's naming: `clip.mp4` → `clip_anonymized.mp4` next to the input."""
-    return input_path.with_name(f"{input_path.stem}_anonymized{input_path.suffix}")
 
 
 def is_image_path(path: Path) -> bool:
@@ -228,3 +230,42 @@ def _warning(truncation: str | None, skipped: list[str], suffix: str) -> str | N
     if skipped:
         parts.append(f"not carried over (the {suffix} container cannot hold them): {', '.join(skipped)}")
     return "; ".join(parts) or None
+
+
+class AnonymizeJobs:
+    """The anonymize capability's job-facing API for front doors: submit, look up, download results.
+
+    Front doors talk to this (and to `JobsService` for listing / cancelling), never to the job type's
+    internals in `job.py` / `uploads.py`.
+    """
+
+    def __init__(self, jobs: JobsService, storage: StorageService) -> None:
+        self.jobs = jobs
+        self.storage = storage
+
+    def start(self, bucket: str, key: str, params: dict[str, Any], api: str = "rest") -> Job:
+        return self.jobs.start(AnonymizeJob.name, bucket, key, params=params, api=api)
+
+    def start_upload(
+        self, stream: BinaryIO, filename: str | None, params: dict[str, Any], max_bytes: int
+    ) -> Job:
+        """Store an uploaded file in the internal upload bucket and queue a job on it (result beside it)."""
+        return start_upload_job(self.jobs, stream, filename, params, max_bytes)
+
+    def get(self, job_id: str) -> Job:
+        """The job `job_id`, which must be an anonymization job (NotFoundError otherwise)."""
+        job = self.jobs.get(job_id)
+        if job.job_type != AnonymizeJob.name:
+            raise NotFoundError(f"job {job_id!r} is not an anonymization job")
+        return job
+
+    def list(self, next_token: str | None = None, max_results: int = 100) -> tuple[list[Job], str | None]:
+        return self.jobs.list(None, AnonymizeJob.name, max_results, next_token)
+
+    def cancel(self, job_id: str) -> Job:
+        self.get(job_id)
+        return self.jobs.cancel(job_id)
+
+    def open_output(self, job_id: str, which: str = "result") -> tuple[ObjectInfo, Iterator[bytes]]:
+        """(object info, bytes) of a finished job's result, or of its boxes JSON (`which="boxes"`)."""
+        return open_output(self.storage, self.get(job_id), which)

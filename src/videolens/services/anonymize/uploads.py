@@ -14,9 +14,9 @@ from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 from videolens.services.errors import AlreadyExistsError, PayloadTooLargeError
-from videolens.services.jobs.anonymize_job import JOB_METADATA_KEY
-from videolens.services.jobs.models import Job
+from videolens.services.jobs.models import JOB_METADATA_KEY, Job
 from videolens.services.jobs.service import JobsService
+from videolens.services.storage.service import StorageService
 
 #: internal bucket holding uploaded inputs (and, next to them, their results)
 UPLOAD_BUCKET = "videolens-uploads"
@@ -36,7 +36,9 @@ def upload_key(filename: str | None) -> str:
     return f"{uuid.uuid4().hex}/{name}"
 
 
-def store_upload(storage: Any, stream: BinaryIO, filename: str | None, max_bytes: int) -> tuple[str, str]:
+def store_upload(
+    storage: StorageService, stream: BinaryIO, filename: str | None, max_bytes: int
+) -> tuple[str, str]:
     """Copy `stream` into the upload bucket in chunks (bounded memory); refuse more than `max_bytes`."""
     with contextlib.suppress(AlreadyExistsError):  # made on first use
         storage.create_bucket(UPLOAD_BUCKET)

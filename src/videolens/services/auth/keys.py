@@ -24,7 +24,12 @@ from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.auth import AccessKeyRow
 from videolens.runtime.settings import Settings
 from videolens.services.auth.roles import Role
-from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
+from videolens.services.errors import (
+    AlreadyExistsError,
+    ConfigurationError,
+    InvalidParameterError,
+    NotFoundError,
+)
 
 _KEY_ID_RE = re.compile(r"^[A-Z0-9]{16,128}$")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -64,7 +69,7 @@ def load_master_key(data_dir: Path) -> bytes:
             f.write(fresh)
         return fresh
     if len(key) != 32:
-        raise RuntimeError(f"{path} is not a 32-byte key")
+        raise ConfigurationError(f"{path} is not a 32-byte key")
     return key
 
 

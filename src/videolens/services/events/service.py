@@ -9,7 +9,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -28,7 +27,8 @@ from videolens.services.events.models import (
     Subscription,
     Topic,
 )
-from videolens.services.faces.tokens import decode_token, encode_token
+from videolens.services.events.records import check_endpoint, delivery_record, now, topic_record
+from videolens.services.pagination import decode_token, encode_token
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,13 @@ class EventsService:
         with self.db.session() as s:
             row = s.get(TopicRow, arn)
             if row is None:
-                row = TopicRow(topic_arn=arn, name=name, attributes=dict(attributes or {}), created_at=_now())
+                row = TopicRow(topic_arn=arn, name=name, attributes=dict(attributes or {}), created_at=now())
                 s.add(row)
-            return _topic(row)
+            return topic_record(row)
 
     def get_topic(self, topic_arn: str) -> Topic:
         with self.db.session() as s:
-            return _topic(self._topic_row(s, topic_arn))
+            return topic_record(self._topic_row(s, topic_arn))
 
     def topic_exists(self, topic_arn: str) -> bool:
         with self.db.session() as s:
@@ -97,7 +97,7 @@ class EventsService:
             ).all()
         more = len(rows) > page
         token = encode_token("topics", {"o": offset + page}) if more else None
-        return [_topic(r) for r in rows[:page]], token
+        return [topic_record(r) for r in rows[:page]], token
 
     # ---------------------------------------------------------------- subscriptions
     def subscribe(
@@ -114,7 +114,7 @@ class EventsService:
             raise InvalidParameterError(
                 f"Invalid parameter: Protocol {protocol!r} is not supported ({PROTOCOLS})"
             )
-        _check_endpoint(protocol, endpoint)
+        check_endpoint(protocol, endpoint)
         base = (base_url or self.settings.base_url).rstrip("/")
         with self.db.session() as s:
             self._topic_row(s, topic_arn)
@@ -136,7 +136,7 @@ class EventsService:
                 token=secrets.token_hex(64),
                 secret=secrets.token_hex(32),
                 attributes=dict(attributes or {}),
-                created_at=_now(),
+                created_at=now(),
             )
             s.add(row)
             s.flush()
@@ -337,7 +337,7 @@ class EventsService:
             q = select(DeliveryRow).order_by(DeliveryRow.delivery_id.desc()).limit(limit)
             if status is not None:
                 q = q.where(DeliveryRow.status == status)
-            return [_delivery(r) for r in s.scalars(q)]
+            return [delivery_record(r) for r in s.scalars(q)]
 
     def dead_letters(self, limit: int = 100) -> list[Delivery]:
         return self.deliveries("dead", limit)
@@ -374,44 +374,3 @@ class EventsService:
             secret=row.secret,
             attributes=dict(row.attributes or {}),
         )
-
-
-def _check_endpoint(protocol: str, endpoint: str) -> None:
-    try:
-        parsed = urllib.parse.urlsplit(endpoint or "")
-        parsed.port  # noqa: B018 - raises on a port that is not a number within 0..65535
-    except ValueError as exc:  # e.g. "http://[::1/x" (unbalanced IPv6 bracket)
-        raise InvalidParameterError(f"Invalid parameter: Endpoint is not a valid URL: {exc}") from None
-    if protocol in ("http", "https"):
-        if parsed.scheme != protocol or not parsed.netloc:
-            raise InvalidParameterError(f"Invalid parameter: Endpoint must be a {protocol}:// URL")
-    elif protocol == "mqtt" and (
-        parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname or not parsed.path.strip("/")
-    ):
-        raise InvalidParameterError(
-            "Invalid parameter: Endpoint must look like mqtt://host[:port]/topic/name"
-        )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _topic(row: TopicRow) -> Topic:
-    return Topic(row.topic_arn, row.name, row.created_at, dict(row.attributes or {}))
-
-
-def _delivery(row: DeliveryRow) -> Delivery:
-    return Delivery(
-        delivery_id=row.delivery_id,
-        subscription_arn=row.subscription_arn,
-        topic_arn=row.topic_arn,
-        protocol=row.protocol,
-        endpoint=row.endpoint,
-        message_type=row.message_type,
-        message_id=row.message_id,
-        status=row.status,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        body=row.body,
-    )

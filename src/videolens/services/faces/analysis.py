@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from videolens.media.images import ImageDecodeError, decode_image
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import ImageTooLargeError, InvalidImageError
 from videolens.services.faces.models import (
@@ -19,6 +18,7 @@ from videolens.services.faces.models import (
     Pose,
     Quality,
 )
+from videolens.vision.models import ModelRegistry
 from videolens.vision.types import LANDMARK_NAMES, Detection
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -13,13 +12,11 @@ from sqlalchemy.orm import Session
 
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
-from videolens.runtime.models import ModelRegistry
 from videolens.runtime.settings import Settings
 from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
 from videolens.services.faces.analysis import FaceAnalysis, largest_first
 from videolens.services.faces.models import (
     AttributeLevel,
-    BoundingBox,
     Collection,
     ComparedMatch,
     CompareResult,
@@ -36,17 +33,24 @@ from videolens.services.faces.models import (
     UnsuccessfulDeletion,
 )
 from videolens.services.faces.quality import quality_reasons
-from videolens.services.faces.tokens import decode_token, encode_token
+from videolens.services.faces.records import (
+    EXTERNAL_ID_RE,
+    FACE_MODEL_VERSION,
+    MAX_PAGE,
+    check_collection_id,
+    check_face_id,
+    check_quality_filter,
+    check_threshold,
+    collection_record,
+    face_row,
+    page_size,
+    similarity,
+    stored_face,
+)
 from videolens.services.faces.vector_cache import VectorCache
-from videolens.vision.similarity import distance_from_similarity, similarity_from_distance
-
-FACE_MODEL_VERSION = "videolens-dlib-resnet-1.0"
-COLLECTION_ID_RE = re.compile(r"^[a-zA-Z0-9_.\-]{1,255}$")
-EXTERNAL_ID_RE = re.compile(r"^[a-zA-Z0-9_.\-:]{1,255}$")
-FACE_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
-MAX_PAGE = 4096
-DEFAULT_PAGE = 1000
+from videolens.services.pagination import decode_token, encode_token
+from videolens.vision.models import ModelRegistry
+from videolens.vision.similarity import distance_from_similarity
 
 
 class FacesService:
@@ -58,7 +62,7 @@ class FacesService:
 
     # ---------------------------------------------------------------- collections
     def create_collection(self, collection_id: str, tags: dict[str, str] | None = None) -> Collection:
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         with self.db.session() as s:
             if s.get(CollectionRow, collection_id) is not None:
                 raise AlreadyExistsError(f"collection {collection_id!r} already exists")
@@ -72,10 +76,10 @@ class FacesService:
                 version=secrets.randbelow(2**30),
             )
             s.add(row)
-            return _collection(row, 0)
+            return collection_record(row, 0)
 
     def delete_collection(self, collection_id: str) -> None:
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         with self.db.session() as s:
             row = self._collection_row(s, collection_id)
             s.execute(delete(FaceRow).where(FaceRow.collection_id == collection_id))
@@ -83,16 +87,16 @@ class FacesService:
         self.vectors.drop(collection_id)
 
     def describe_collection(self, collection_id: str) -> Collection:
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         with self.db.session() as s:
             row = self._collection_row(s, collection_id)
             count = s.scalar(select(func.count()).where(FaceRow.collection_id == collection_id)) or 0
-            return _collection(row, int(count))
+            return collection_record(row, int(count))
 
     def list_collections(
         self, max_results: int | None = None, next_token: str | None = None
     ) -> tuple[list[Collection], str | None]:
-        limit = _page_size(max_results)
+        limit = page_size(max_results)
         after = str(decode_token("collections", next_token)["after"]) if next_token else None
         with self.db.session() as s:
             q = select(CollectionRow).order_by(CollectionRow.collection_id).limit(limit + 1)
@@ -106,7 +110,7 @@ class FacesService:
                     .group_by(FaceRow.collection_id)
                 ).all()
             )
-        page = [_collection(r, int(counts.get(r.collection_id, 0))) for r in rows[:limit]]
+        page = [collection_record(r, int(counts.get(r.collection_id, 0))) for r in rows[:limit]]
         token = encode_token("collections", {"after": page[-1].collection_id}) if len(rows) > limit else None
         return page, token
 
@@ -125,12 +129,12 @@ class FacesService:
         quality_filter: QualityFilter = "AUTO",
         attributes: AttributeLevel = "DEFAULT",
     ) -> IndexResult:
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         if external_image_id is not None and not EXTERNAL_ID_RE.match(external_image_id):
             raise InvalidParameterError("ExternalImageId must match [a-zA-Z0-9_.\\-:]{1,255}")
         if max_faces is not None and max_faces < 1:
             raise InvalidParameterError("MaxFaces must be at least 1")
-        _check_quality_filter(quality_filter)
+        check_quality_filter(quality_filter)
         self.describe_collection(collection_id)  # fail fast before running the models
         analysed = self.analysis.analyse(image, attributes)
 
@@ -164,7 +168,7 @@ class FacesService:
                     confidence=detail.confidence,
                     collection_id=collection_id,
                 )
-                s.add(_face_row(face, next_seq + n, embeddings[n], now))
+                s.add(face_row(face, next_seq + n, embeddings[n], now))
                 records.append(FaceRecord(face, detail))
             old_version = coll.version
             if records:
@@ -183,8 +187,8 @@ class FacesService:
         next_token: str | None = None,
         face_ids: list[str] | None = None,
     ) -> tuple[list[StoredFace], str | None]:
-        _check_collection_id(collection_id)
-        limit = _page_size(max_results)
+        check_collection_id(collection_id)
+        limit = page_size(max_results)
         after = int(decode_token("faces", next_token).get("seq", 0)) if next_token else 0
         with self.db.session() as s:
             self._collection_row(s, collection_id)
@@ -199,14 +203,14 @@ class FacesService:
             rows = list(s.scalars(q))
         page = rows[:limit]
         token = encode_token("faces", {"seq": page[-1].seq}) if len(rows) > limit else None
-        return [_stored_face(r) for r in page], token
+        return [stored_face(r) for r in page], token
 
     def delete_faces(self, collection_id: str, face_ids: list[str]) -> DeleteResult:
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         if not face_ids or len(face_ids) > MAX_PAGE:
             raise InvalidParameterError("FaceIds must hold 1 to 4096 face ids")
         for fid in face_ids:
-            _check_face_id(fid)
+            check_face_id(fid)
         with self.db.session() as s:
             coll = self._collection_row(s, collection_id, lock=True)
             found = set(
@@ -245,9 +249,9 @@ class FacesService:
         threshold: float | None = None,
     ) -> list[list[FaceMatch]]:
         """`search_embedding` for several descriptors at once: two queries in all, not two per face."""
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         threshold = self.settings.face_match_threshold if threshold is None else threshold
-        _check_threshold(threshold)
+        check_threshold(threshold)
         if max_faces < 1 or max_faces > MAX_PAGE:
             raise InvalidParameterError("MaxFaces must be between 1 and 4096")
         with self.db.session() as s:
@@ -265,7 +269,7 @@ class FacesService:
                 rows = {r.face_id: r for r in s.scalars(select(FaceRow).where(FaceRow.face_id.in_(wanted)))}
         return [
             [
-                FaceMatch(similarity=_similarity(d), face=_stored_face(rows[fid]))
+                FaceMatch(similarity=similarity(d), face=stored_face(rows[fid]))
                 for fid, d in found
                 if fid in rows
             ]
@@ -275,8 +279,8 @@ class FacesService:
     def search_faces(
         self, collection_id: str, face_id: str, max_faces: int = 80, threshold: float | None = None
     ) -> list[FaceMatch]:
-        _check_collection_id(collection_id)
-        _check_face_id(face_id)
+        check_collection_id(collection_id)
+        check_face_id(face_id)
         with self.db.session() as s:
             self._collection_row(s, collection_id)
             row = s.scalar(
@@ -296,8 +300,8 @@ class FacesService:
         threshold: float | None = None,
         quality_filter: QualityFilter = "NONE",
     ) -> SearchByImageResult:
-        _check_collection_id(collection_id)
-        _check_quality_filter(quality_filter)
+        check_collection_id(collection_id)
+        check_quality_filter(quality_filter)
         self.describe_collection(collection_id)
         analysed = self.analysis.analyse(image)
         order = largest_first(analysed)
@@ -314,7 +318,7 @@ class FacesService:
         self, collection_id: str, image: bytes, max_matches: int = 1, threshold: float | None = None
     ) -> list[RecognizedFace]:
         """Every face of the image, largest first, each with its best matches in the collection."""
-        _check_collection_id(collection_id)
+        check_collection_id(collection_id)
         self.describe_collection(collection_id)
         analysed = self.analysis.analyse(image)
         order = largest_first(analysed)
@@ -330,8 +334,8 @@ class FacesService:
         quality_filter: QualityFilter = "NONE",
     ) -> CompareResult:
         threshold = self.settings.face_match_threshold if threshold is None else threshold
-        _check_threshold(threshold)
-        _check_quality_filter(quality_filter)
+        check_threshold(threshold)
+        check_quality_filter(quality_filter)
         src = self.analysis.analyse(source)
         src_order = largest_first(src)
         if not src_order:
@@ -348,7 +352,7 @@ class FacesService:
         matches: list[ComparedMatch] = []
         unmatched = []
         for n, i in enumerate(tgt_keep):
-            sim = _similarity(float(np.linalg.norm(tgt_vecs[n] - src_vec)))
+            sim = similarity(float(np.linalg.norm(tgt_vecs[n] - src_vec)))
             if sim >= threshold:
                 matches.append(ComparedMatch(sim, tgt.details[i]))
             else:
@@ -381,69 +385,3 @@ class FacesService:
             else np.empty((0, 128), np.float32)
         )
         return version, ids, vectors
-
-
-def _similarity(distance: float) -> float:
-    return round(float(similarity_from_distance(distance)), 4)
-
-
-def _collection(row: CollectionRow, count: int) -> Collection:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return Collection(row.collection_id, count, created, row.face_model_version, dict(row.tags or {}))
-
-
-def _stored_face(row: FaceRow) -> StoredFace:
-    return StoredFace(
-        face_id=row.face_id,
-        image_id=row.image_id,
-        external_image_id=row.external_image_id,
-        bounding_box=BoundingBox(row.box_left, row.box_top, row.box_width, row.box_height),
-        confidence=row.confidence,
-        collection_id=row.collection_id,
-    )
-
-
-def _face_row(face: StoredFace, seq: int, embedding: np.ndarray, now: datetime) -> FaceRow:
-    box = face.bounding_box
-    return FaceRow(
-        face_id=face.face_id,
-        collection_id=face.collection_id,
-        seq=seq,
-        image_id=face.image_id,
-        external_image_id=face.external_image_id,
-        box_left=box.left,
-        box_top=box.top,
-        box_width=box.width,
-        box_height=box.height,
-        confidence=face.confidence,
-        embedding=np.asarray(embedding, dtype="<f4").tobytes(),
-        created_at=now,
-    )
-
-
-def _check_collection_id(collection_id: str) -> None:
-    if not isinstance(collection_id, str) or not COLLECTION_ID_RE.match(collection_id):
-        raise InvalidParameterError("CollectionId must match [a-zA-Z0-9_.\\-]{1,255}")
-
-
-def _check_face_id(face_id: str) -> None:
-    if not isinstance(face_id, str) or not FACE_ID_RE.match(face_id):
-        raise InvalidParameterError(f"invalid face id {face_id!r}: expected a lower-case UUID")
-
-
-def _check_quality_filter(value: str) -> None:
-    if value not in QUALITY_FILTERS:
-        raise InvalidParameterError(f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}")
-
-
-def _check_threshold(value: float) -> None:
-    if not 0.0 <= value <= 100.0:
-        raise InvalidParameterError("the similarity threshold must be between 0 and 100")
-
-
-def _page_size(max_results: int | None) -> int:
-    if max_results is None or max_results == 0:
-        return DEFAULT_PAGE
-    if max_results < 0 or max_results > MAX_PAGE:
-        raise InvalidParameterError("MaxResults must be between 0 and 4096")
-    return max_results

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from videolens.backends.vectors.base import VectorIndex
 from videolens.backends.vectors.numpy_index import NumpyVectorIndex
 
 Loader = Callable[[str], tuple[int, list[str], np.ndarray]]
@@ -16,18 +17,20 @@ class VectorCache:
     """Maps collection id → (version, index). The metadata store is the source of truth: any worker
     that sees a newer version than its cached one reloads, so several processes stay consistent."""
 
-    def __init__(self, loader: Loader) -> None:
+    def __init__(self, loader: Loader, new_index: Callable[[], VectorIndex] = NumpyVectorIndex) -> None:
         self._loader = loader
-        self._entries: dict[str, tuple[int, NumpyVectorIndex]] = {}
+        #: makes an empty index (any `VectorIndex`: the numpy one by default)
+        self._new_index = new_index
+        self._entries: dict[str, tuple[int, VectorIndex]] = {}
         self._lock = threading.Lock()
 
-    def get(self, collection_id: str, version: int) -> NumpyVectorIndex:
+    def get(self, collection_id: str, version: int) -> VectorIndex:
         with self._lock:
             entry = self._entries.get(collection_id)
         if entry is not None and entry[0] == version:
             return entry[1]
         loaded_version, ids, vectors = self._loader(collection_id)
-        index = NumpyVectorIndex()
+        index = self._new_index()
         if ids:
             index.add(ids, vectors)
         with self._lock:

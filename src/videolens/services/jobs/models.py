@@ -6,18 +6,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-JobType = Literal["face-detection", "face-search", "anonymize"]
-JOB_TYPES: tuple[str, ...] = ("face-detection", "face-search", "anonymize")
 JobStatus = Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"]
 SortBy = Literal["TIMESTAMP", "INDEX"]
 
-#: the Rekognition Start operation named in completion messages, per job type
-API_NAMES = {
-    "face-detection": "StartFaceDetection",
-    "face-search": "StartFaceSearch",
-    "anonymize": "StartAnonymization",
-}
 MAX_RESULTS = 1000
+#: user metadata put on objects written by jobs (bucket rules skip them, so a rule never loops)
+JOB_METADATA_KEY = "videolens-job-id"
+
+
+class JobStopped(Exception):
+    """The job was cancelled or its lease was lost while it ran (a job type raises it to stop early)."""
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    """One stored result item of a job, in the order the job found it."""
+
+    timestamp_ms: int
+    person_index: int | None
+    doc: dict[str, Any]
 
 
 @dataclass(frozen=True)

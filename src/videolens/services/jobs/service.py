@@ -21,11 +21,16 @@ from videolens.runtime.settings import Settings
 from videolens.services.errors import (
     IdempotencyMismatchError,
     InvalidObjectError,
+    InvalidPaginationTokenError,
     InvalidParameterError,
     NotFoundError,
 )
-from videolens.services.faces.tokens import decode_token, encode_token
-from videolens.services.jobs.models import JOB_TYPES, MAX_RESULTS, Job, ResultPage
+from videolens.services.events.models import LocalMessage
+from videolens.services.events.service import EventsService
+from videolens.services.jobs.models import MAX_RESULTS, Job, ResultPage
+from videolens.services.jobs.registry import JobTypeRegistry
+from videolens.services.pagination import decode_token, encode_token
+from videolens.services.storage.service import StorageService
 
 JOB_TAG_RE = re.compile(r"^[a-zA-Z0-9_.\-:+=/]{1,1024}$")
 TOKEN_RE = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
@@ -36,12 +41,20 @@ log = logging.getLogger(__name__)
 class JobsService:
     """Front-door neutral job API; the work itself is done by `JobWorkers` (see workers.py)."""
 
-    def __init__(self, settings: Settings, db: Database, storage: Any, faces: Any, events: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        storage: StorageService,
+        events: EventsService,
+        types: JobTypeRegistry | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.storage = storage
-        self.faces = faces
         self.events = events
+        #: the job types of this process; capabilities register theirs (see `container.py`)
+        self.types = types if types is not None else JobTypeRegistry()
         #: set when a job is queued so idle workers of this process start at once instead of polling
         self.wake = threading.Event()
 
@@ -61,8 +74,7 @@ class JobsService:
     ) -> Job:
         """Queue a job; the same `client_request_token` (per API) and request return the same job."""
         params = dict(params or {})
-        if job_type not in JOB_TYPES:
-            raise InvalidParameterError(f"job type must be one of {', '.join(JOB_TYPES)}, got {job_type!r}")
+        self.types.get(job_type)  # UnknownJobTypeError names the registered ones
         if not bucket or not key:
             raise InvalidParameterError("the video must name a bucket and a key")
         if job_tag is not None and not JOB_TAG_RE.match(job_tag):
@@ -129,33 +141,14 @@ class JobsService:
 
     def check_params(self, job_type: str, params: dict[str, Any]) -> None:
         """Validate a job's parameters alone (callers check them before storing a large upload)."""
-        if job_type == "face-search":
-            collection_id = params.get("collection_id")
-            if not isinstance(collection_id, str) or not collection_id:
-                raise InvalidParameterError("a face search needs a collection_id")
-            self.faces.describe_collection(collection_id)  # NotFoundError when missing
-            threshold = params.get("threshold")
-            if threshold is not None and (
-                isinstance(threshold, bool)
-                or not isinstance(threshold, int | float)
-                or not 0.0 <= threshold <= 100.0
-            ):
-                raise InvalidParameterError("FaceMatchThreshold must be a number within 0..100")
-        if job_type == "face-detection" and params.get("attributes", "DEFAULT") not in ("DEFAULT", "ALL"):
-            raise InvalidParameterError("FaceAttributes must be DEFAULT or ALL")
-        if job_type == "anonymize":
-            from videolens.services.jobs.anonymize_job import check_anonymize_params
-
-            check_anonymize_params(params)
-            if params.get("spare_collection"):
-                self.faces.describe_collection(str(params["spare_collection"]))  # NotFoundError when missing
+        self.types.get(job_type).check_params(params)
 
     # ---------------------------------------------------------------- read
     def get(self, job_id: str) -> Job:
         with self.db.session() as s:
             return _job(self._row(s, job_id))
 
-    def _row(self, s: Any, job_id: str) -> JobRow:
+    def _row(self, s: Session, job_id: str) -> JobRow:
         row = s.get(JobRow, job_id) if JOB_ID_RE.match(job_id or "") else None
         if row is None:
             raise NotFoundError(f"job {job_id!r} does not exist")
@@ -175,7 +168,7 @@ class JobsService:
         if status is not None:
             q = q.where(JobRow.status == status)
         if job_type is not None:
-            q = q.where(JobRow.job_type == job_type)
+            q = q.filter_by(job_type=job_type)
         with self.db.session() as s:
             rows = s.scalars(q.offset(offset).limit(limit + 1)).all()
         token = encode_token("jobs", {"o": offset + limit}) if len(rows) > limit else None
@@ -195,8 +188,6 @@ class JobsService:
         if next_token:
             state = decode_token("job-results", next_token)
             if state.get("j") != job_id[:16] or state.get("s") != sort_by:
-                from videolens.services.errors import InvalidPaginationTokenError
-
                 raise InvalidPaginationTokenError("the pagination token belongs to another request")
             offset = int(state["o"])
         with self.db.session() as s:
@@ -227,12 +218,10 @@ class JobsService:
     # ---------------------------------------------------------------- notification
     def completion_message(self, job: Job) -> dict[str, Any]:
         """Rekognition's job-completion document, published on the job's topic."""
-        from videolens.services.jobs.models import API_NAMES
-
         doc: dict[str, Any] = {
             "JobId": job.job_id,
             "Status": job.status if job.status in ("SUCCEEDED", "FAILED") else "FAILED",
-            "API": API_NAMES.get(job.job_type, job.job_type),
+            "API": self.types.get(job.job_type).api_name if job.job_type in self.types else job.job_type,
         }
         if job.job_tag is not None:
             doc["JobTag"] = job.job_tag
@@ -243,7 +232,7 @@ class JobsService:
         doc["Video"] = {"S3ObjectName": job.key, "S3Bucket": job.bucket}
         return doc
 
-    def notify_in(self, s: Session, job_id: str) -> Any:
+    def notify_in(self, s: Session, job_id: str) -> LocalMessage | None:
         """Queue the completion message inside the caller's transaction; returns what to `announce` later."""
         job = _job(self._row(s, job_id))
         if job.topic_arn is None:

@@ -13,15 +13,19 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from sqlalchemy.orm import Session
+
+from videolens.backends.leases import Lease
+from videolens.runtime import metrics
 from videolens.runtime.settings import Settings
-from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.errors import VideolensError
-from videolens.services.jobs.anonymize_job import run_anonymize
-from videolens.services.jobs.face_pipeline import AnalysisOutput, FaceVideoAnalyzer, JobStopped
+from videolens.services.events.models import LocalMessage
+from videolens.services.jobs.models import JobStopped
 from videolens.services.jobs.queue import JobQueue
+from videolens.services.jobs.registry import JobOutcome, JobRun
 from videolens.services.jobs.service import JobsService
 
 log = logging.getLogger(__name__)
@@ -34,7 +38,7 @@ CANCEL_POLL_S = 0.5
 class _Lease:
     """Heartbeats one claimed job in the background and remembers progress and whether we still own it."""
 
-    def __init__(self, queue: JobQueue, job_id: str, token: str, interval_s: float) -> None:
+    def __init__(self, queue: JobQueue, job_id: str, token: Lease, interval_s: float) -> None:
         self.queue = queue
         self.job_id = job_id
         self.token = token
@@ -84,15 +88,10 @@ class JobWorkers:
         self,
         settings: Settings,
         jobs: JobsService,
-        models: Any,
-        anonymizer: AnonymizeService,
         heartbeat_s: float | None = None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
-        self.models = models
-        #: the container's one anonymize service (its models load once per process)
-        self.anonymizer = anonymizer
         self.queue = JobQueue(jobs.db, settings.job_lease_seconds)
         self.heartbeat_s = heartbeat_s or max(0.2, settings.job_lease_seconds / 4)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -130,8 +129,9 @@ class JobWorkers:
             self.run_claimed(*claimed)
 
     # ---------------------------------------------------------------- one job
-    def run_claimed(self, job_id: str, token: str) -> None:
+    def run_claimed(self, job_id: str, token: Lease) -> None:
         job = self.jobs.get(job_id)
+        started = time.monotonic()
         log.info("running job %s (%s, attempt %d)", job_id, job.job_type, job.attempts)
         with _Lease(self.queue, job_id, token, self.heartbeat_s) as lease:
 
@@ -142,7 +142,7 @@ class JobWorkers:
                 return self._stop.is_set() or lease.cancelled()
 
             try:
-                entries, metadata, output = self._execute(job_id, progress, should_stop)
+                outcome = self._execute(job_id, progress, should_stop)
             except JobStopped:
                 if self._stop.is_set() and not lease.lost.is_set():
                     self.queue.release(job_id, token)
@@ -150,67 +150,43 @@ class JobWorkers:
                 return
             except VideolensError as exc:
                 self._finish_failed(job_id, token, exc.message, exc.code)
+                metrics.JOB_DURATION.labels(job.job_type, "FAILED").observe(time.monotonic() - started)
                 return
             except Exception as exc:  # any bug or media surprise fails this job, not the worker
                 log.exception("job %s failed", job_id)
                 self._finish_failed(job_id, token, f"{type(exc).__name__}: {exc}", "internal-error")
+                metrics.JOB_DURATION.labels(job.job_type, "FAILED").observe(time.monotonic() - started)
                 return
-        announce: list[Any] = []
-        if self.queue.succeed(job_id, token, entries, metadata, output, self._notify_in(job_id, announce)):
+        announce: list[LocalMessage] = []
+        then = self._notify_in(job_id, announce)
+        if self.queue.succeed(job_id, token, outcome.entries, outcome.metadata, outcome.output, then):
+            metrics.JOB_DURATION.labels(job.job_type, "SUCCEEDED").observe(time.monotonic() - started)
             self._announce(announce)
 
-    def _finish_failed(self, job_id: str, token: str, message: str, code: str) -> None:
-        announce: list[Any] = []
+    def _finish_failed(self, job_id: str, token: Lease, message: str, code: str) -> None:
+        announce: list[LocalMessage] = []
         # the error's stable code goes to the job's output (the native API shows it as `error_code`)
         output: dict[str, object] = {"error_code": code}
         if self.queue.fail(job_id, token, message, output=output, then=self._notify_in(job_id, announce)):
             self._announce(announce)
 
-    def _notify_in(self, job_id: str, announce: list[Any]) -> Any:
-        def then(session: Any) -> None:
+    def _notify_in(self, job_id: str, announce: list[LocalMessage]) -> Callable[[Session], None]:
+        def then(session: Session) -> None:
             message = self.jobs.notify_in(session, job_id)
             if message is not None:
                 announce.append(message)
 
         return then
 
-    def _announce(self, announce: list[Any]) -> None:
+    def _announce(self, announce: list[LocalMessage]) -> None:
         for message in announce:
             self.jobs.events.announce(message)
 
-    def _execute(self, job_id: str, progress: Any, should_stop: Any) -> tuple[list[Any], Any, Any]:
+    def _execute(
+        self, job_id: str, progress: Callable[[float], None], should_stop: Callable[[], bool]
+    ) -> JobOutcome:
         job = self.jobs.get(job_id)
-        storage = self.jobs.storage
-        if job.job_type == "anonymize":
-            output = run_anonymize(
-                self.anonymizer,
-                storage,
-                self.jobs.faces,
-                job.job_id,
-                job.bucket,
-                job.key,
-                job.params,
-                Path(self.settings.data_dir) / "tmp",
-                progress,
-                should_stop,
-            )
-            return [], None, output
-        analyzer = FaceVideoAnalyzer(
-            self.jobs.faces, self.models, self.settings.job_sample_ms, self.settings.job_detect_every
-        )
-        with storage.open_object_path(job.bucket, job.key) as path:
-            result: AnalysisOutput
-            if job.job_type == "face-search":
-                result = analyzer.search(
-                    path,
-                    job.params["collection_id"],
-                    job.params.get("threshold"),
-                    progress,
-                    should_stop,
-                    job.key,
-                )
-            else:
-                attributes = job.params.get("attributes", "DEFAULT")
-                result = analyzer.detect(path, attributes, progress, should_stop, job.key)
-        summary = {"frames": result.frames, "tracks": result.tracks, "persons": result.persons}
-        return result.entries, result.metadata.to_dict(), summary
+        # a row of a type no capability registered (an older or newer server wrote it) fails clearly
+        job_type = self.jobs.types.get(job.job_type)
+        work_dir = Path(self.settings.data_dir) / "tmp"
+        return job_type.run(JobRun(job, progress, should_stop, work_dir))

@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.events import RuleRow
-from videolens.services.errors import InvalidParameterError, NotFoundError
-from videolens.services.jobs.anonymize_job import JOB_METADATA_KEY
-from videolens.services.jobs.models import JOB_TYPES
+from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
+from videolens.services.events.service import EventsService
+from videolens.services.jobs.models import JOB_METADATA_KEY
 from videolens.services.jobs.service import JobsService
+from videolens.services.storage.service import StorageService
 
 log = logging.getLogger(__name__)
 RULE_ID_RE = re.compile(r"^[a-zA-Z0-9_.\-]{1,48}$")
@@ -49,7 +50,9 @@ class Rule:
 
 
 class RulesService:
-    def __init__(self, db: Database, jobs: JobsService, storage: Any, events: Any) -> None:
+    def __init__(
+        self, db: Database, jobs: JobsService, storage: StorageService, events: EventsService
+    ) -> None:
         self.db = db
         self.jobs = jobs
         self.storage = storage
@@ -66,23 +69,15 @@ class RulesService:
         topic_arn: str | None = None,
         rule_id: str | None = None,
     ) -> Rule:
-        if job_type not in JOB_TYPES:
-            raise InvalidParameterError(f"job type must be one of {', '.join(JOB_TYPES)}, got {job_type!r}")
+        self.jobs.types.get(job_type)  # UnknownJobTypeError names the registered ones
         rule_id = rule_id or uuid.uuid4().hex[:16]
         if not RULE_ID_RE.match(rule_id):
             raise InvalidParameterError("rule id must be 1-48 characters of [a-zA-Z0-9_.-]")
         self.storage.head_bucket(bucket)  # NotFound when missing
         if topic_arn is not None and not self.events.topic_exists(topic_arn):
             raise InvalidParameterError(f"topic does not exist: {topic_arn}")
-        if job_type == "face-search":
-            collection_id = (params or {}).get("collection_id")
-            if not collection_id:
-                raise InvalidParameterError("a face-search rule needs params.collection_id")
-            self.jobs.faces.describe_collection(collection_id)
-        if job_type == "anonymize":
-            from videolens.services.jobs.anonymize_job import check_anonymize_params
-
-            check_anonymize_params(dict(params or {}))
+        # the job type's own check: a rule is refused for exactly what a job would be refused for
+        self.jobs.check_params(job_type, dict(params or {}))
         row = RuleRow(
             rule_id=rule_id,
             bucket=bucket,
@@ -96,8 +91,6 @@ class RulesService:
         )
         with self.db.session() as s:
             if s.get(RuleRow, rule_id) is not None:
-                from videolens.services.errors import AlreadyExistsError
-
                 raise AlreadyExistsError(f"rule {rule_id!r} already exists")
             s.add(row)
         return _rule(row)

@@ -7,17 +7,13 @@ deleted afterwards. Multipart parts are blobs of their own, concatenated on comp
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import logging
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
@@ -36,39 +32,30 @@ from videolens.runtime.settings import Settings
 from videolens.services.errors import (
     AlreadyExistsError,
     InvalidObjectError,
+    InvalidPaginationTokenError,
     InvalidParameterError,
     NotFoundError,
     VideolensError,
 )
+from videolens.services.pagination import decode_token, encode_token
 from videolens.services.storage.errors import (
     BucketNotEmptyError,
-    EntityTooSmallError,
-    InvalidPartError,
-    InvalidPartOrderError,
     NoSuchBucketError,
     NoSuchKeyError,
-    NoSuchUploadError,
     PreconditionFailedError,
 )
-from videolens.services.storage.models import Bucket, MultipartUpload, ObjectInfo, ObjectListing, PartInfo
+from videolens.services.storage.models import Bucket, ObjectInfo, ObjectListing
+from videolens.services.storage.multipart import COPY_CHUNK, DEFAULT_CONTENT_TYPE, MultipartUploads, now
 from videolens.services.storage.names import check_bucket_name, check_key
 from videolens.services.storage.ranges import parse_range
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONTENT_TYPE = "binary/octet-stream"
-MIN_PART_SIZE = 5 * 1024 * 1024
-MAX_PART_NUMBER = 10000
 #: the largest code point: `p + AFTER_EVERY_CHAR` sorts after the keys under prefix p (byte order)
 AFTER_EVERY_CHAR = "\U0010ffff"
-COPY_CHUNK = 8 * 1024 * 1024
 
 #: callback(bucket, key, size, etag) run after an object is created (jobs use it for bucket rules)
 ObjectCreatedHook = Callable[[str, str, int, str], None]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _info(row: ObjectRow) -> ObjectInfo:
@@ -87,21 +74,19 @@ def _info(row: ObjectRow) -> ObjectInfo:
 
 
 def _encode_marker(marker: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"m": marker}).encode()).decode()
+    return encode_token("objects", {"m": marker})
 
 
 def _decode_marker(token: str) -> str:
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-        marker = doc["m"]
-        if not isinstance(marker, str):
-            raise ValueError("marker")
-        return marker
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidParameterError("The continuation token provided is incorrect") from exc
+    marker = decode_token("objects", token).get("m")
+    if not isinstance(marker, str):
+        raise InvalidPaginationTokenError("The continuation token provided is incorrect")
+    return marker
 
 
-class StorageService:
+class StorageService(MultipartUploads):
+    """Buckets and objects (multipart uploads: `multipart.py`); bytes stream through the blob store."""
+
     def __init__(self, settings: Settings, db: Database, blobs: BlobStore) -> None:
         self.settings = settings
         self.db = db
@@ -115,7 +100,7 @@ class StorageService:
             with self.db.session() as s:
                 if s.get(BucketRow, name) is not None:
                     raise AlreadyExistsError(f"bucket {name!r} already exists")
-                row = BucketRow(name=name, created_at=_now())
+                row = BucketRow(name=name, created_at=now())
                 s.add(row)
                 return Bucket(name, row.created_at)
         except IntegrityError as exc:  # a concurrent create won the race
@@ -224,7 +209,7 @@ class StorageService:
             row.user_metadata = dict(metadata or {})
             row.checksums = checksums
             row.blob_key = blob_key
-            row.last_modified = _now()
+            row.last_modified = now()
             info = _info(row)
         if old_blob:
             self.blobs.delete(old_blob)
@@ -339,133 +324,6 @@ class StorageService:
                         # of reading every key of a large "folder" 500 at a time
                         cursor = skip + AFTER_EVERY_CHAR
         return ObjectListing(objects, prefixes, truncated, _encode_marker(last) if truncated else None)
-
-    # ------------------------------------------------------------------ multipart
-    def create_multipart_upload(
-        self, bucket: str, key: str, content_type: str | None = None, metadata: dict[str, str] | None = None
-    ) -> MultipartUpload:
-        check_key(key)
-        upload_id = uuid.uuid4().hex
-        with self.db.session() as s:
-            self._bucket(s, bucket)
-            s.add(
-                MultipartUploadRow(
-                    upload_id=upload_id,
-                    bucket=bucket,
-                    key=key,
-                    content_type=content_type or DEFAULT_CONTENT_TYPE,
-                    user_metadata=dict(metadata or {}),
-                    created_at=_now(),
-                )
-            )
-        return MultipartUpload(upload_id, bucket, key)
-
-    def _upload(self, s: Session, bucket: str, key: str, upload_id: str) -> MultipartUploadRow:
-        self._bucket(s, bucket)
-        row = s.get(MultipartUploadRow, upload_id)
-        if row is None or row.bucket != bucket or row.key != key:
-            raise NoSuchUploadError(
-                "The specified upload does not exist. The upload ID may be invalid, or the upload may have "
-                "been aborted or completed."
-            )
-        return row
-
-    def upload_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, chunks: Iterable[bytes]
-    ) -> PartInfo:
-        if not 1 <= part_number <= MAX_PART_NUMBER:
-            raise InvalidParameterError("Part number must be an integer between 1 and 10000, inclusive")
-        with self.db.session() as s:
-            self._upload(s, bucket, key, upload_id)
-        blob_key = f"s3-parts/{upload_id}/{part_number}-{uuid.uuid4().hex[:8]}"
-        with self.blobs.writer(blob_key) as w:
-            for chunk in chunks:
-                w.write(chunk)
-            blob = w.commit()
-        old: str | None = None
-        try:
-            with self.db.session() as s:
-                self._upload(s, bucket, key, upload_id)
-                row = s.get(MultipartPartRow, (upload_id, part_number))
-                if row is None:
-                    row = MultipartPartRow(upload_id=upload_id, part_number=part_number)
-                    s.add(row)
-                else:
-                    old = row.blob_key
-                row.size = blob.size
-                row.etag = f'"{blob.md5_hex}"'
-                row.blob_key = blob_key
-                row.created_at = _now()
-        except BaseException:
-            self.blobs.delete(blob_key)
-            raise
-        if old:
-            self.blobs.delete(old)
-        return PartInfo(part_number, blob.size, f'"{blob.md5_hex}"')
-
-    def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
-    ) -> ObjectInfo:
-        """Concatenate the listed parts (ascending part numbers, matching ETags) into the object."""
-        if not parts:
-            raise InvalidPartError("You must specify at least one part")
-        numbers = [n for n, _ in parts]
-        if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
-            raise InvalidPartOrderError("The list of parts was not in ascending order")
-        with self.db.session() as s:
-            upload = self._upload(s, bucket, key, upload_id)
-            stored = {
-                p.part_number: p
-                for p in s.scalars(
-                    select(MultipartPartRow).where(MultipartPartRow.upload_id == upload_id)
-                ).all()
-            }
-            content_type, metadata = upload.content_type, dict(upload.user_metadata or {})
-            chosen: list[MultipartPartRow] = []
-            for i, (number, etag) in enumerate(parts):
-                part = stored.get(number)
-                if part is None or part.etag.strip('"') != etag.strip().strip('"'):
-                    raise InvalidPartError(
-                        f"One or more of the specified parts could not be found (part {number})"
-                    )
-                if i < len(parts) - 1 and part.size < MIN_PART_SIZE:
-                    raise EntityTooSmallError("Your proposed upload is smaller than the minimum allowed size")
-                chosen.append(part)
-        blob_key = f"s3/{uuid.uuid4().hex}"
-        md5s = b""
-        with self.blobs.writer(blob_key) as w:
-            for part in chosen:
-                md5s += bytes.fromhex(part.etag.strip('"'))
-                with self.blobs.open(part.blob_key) as f:
-                    while chunk := f.read(COPY_CHUNK):
-                        w.write(chunk)
-            blob = w.commit()
-        etag = f'"{hashlib.md5(md5s, usedforsecurity=False).hexdigest()}-{len(chosen)}"'
-        try:
-            info = self._commit_object(
-                bucket, key, blob_key, blob.size, etag, content_type, metadata, None, {}
-            )
-        except BaseException:
-            self.blobs.delete(blob_key)
-            raise
-        self._drop_upload(upload_id)
-        self._created(info)
-        return info
-
-    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        with self.db.session() as s:
-            self._upload(s, bucket, key, upload_id)
-        self._drop_upload(upload_id)
-
-    def _drop_upload(self, upload_id: str) -> None:
-        with self.db.session() as s:
-            blobs = s.scalars(
-                select(MultipartPartRow.blob_key).where(MultipartPartRow.upload_id == upload_id)
-            ).all()
-            s.execute(delete(MultipartPartRow).where(MultipartPartRow.upload_id == upload_id))
-            s.execute(delete(MultipartUploadRow).where(MultipartUploadRow.upload_id == upload_id))
-        for blob in blobs:
-            self.blobs.delete(blob)
 
     # ------------------------------------------------------------------ helpers for other services
     def get_object_bytes(

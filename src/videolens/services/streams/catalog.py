@@ -15,6 +15,7 @@ from videolens.backends.blobs.base import BlobNotFoundError, BlobStore
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.streams import VideoFragmentRow, VideoStreamRow
 from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
+from videolens.services.pagination import decode_token, encode_token
 from videolens.services.streams import identifiers
 from videolens.services.streams.errors import VersionMismatchError
 from videolens.services.streams.models import StreamInfo
@@ -134,9 +135,9 @@ class StreamCatalog:
         """One page of streams for a front door: opaque NextToken in and out (ListStreams)."""
         if not 1 <= max_results <= 10000:
             raise InvalidParameterError("MaxResults must be between 1 and 10000")
-        after = identifiers.decode_token(next_token) if next_token else 0
+        after = int(decode_token("streams", next_token)["after"]) if next_token else 0
         streams, more = self.list(prefix=prefix, max_results=max_results, after_id=after)
-        return streams, (identifiers.encode_token(more) if more is not None else None)
+        return streams, (encode_token("streams", {"after": more}) if more is not None else None)
 
     def _update(
         self, name: str | None, arn: str | None, current_version: str | None, **changes: object

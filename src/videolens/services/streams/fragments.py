@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -15,9 +15,10 @@ from videolens.backends.metadata.tables.streams import VideoFragmentRow, VideoSt
 from videolens.media.mkv_fragmenter import Fragment
 from videolens.services.errors import NotFoundError
 from videolens.services.streams import identifiers
-from videolens.services.streams.models import FragmentInfo
-
-TimeKind = Literal["PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP"]
+from videolens.services.streams.models import (
+    FragmentInfo,
+    TimeKind,  # noqa: F401 (re-export)
+)
 
 
 def to_info(row: VideoFragmentRow) -> FragmentInfo:

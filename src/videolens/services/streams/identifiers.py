@@ -1,11 +1,10 @@
-"""Stream ARNs, fragment numbers and opaque page/continuation tokens of the streams capability."""
+"""Stream ARNs and fragment numbers of the streams capability (page tokens: `services/pagination.py`)."""
 
 from __future__ import annotations
 
-import base64
 import re
 
-from videolens.services.errors import InvalidPaginationTokenError, InvalidParameterError
+from videolens.services.errors import InvalidParameterError
 
 #: fragment numbers look like AWS's (47 decimal digits) and sort lexicographically = numerically
 FRAGMENT_PREFIX = "91343852333181432"
@@ -34,18 +33,3 @@ def fragment_id(number: str) -> int:
     if not number.isdigit() or not number.startswith(FRAGMENT_PREFIX) or len(number) != 47:
         raise InvalidParameterError(f"invalid fragment number: {number}")
     return int(number[len(FRAGMENT_PREFIX) :])
-
-
-def encode_token(value: int) -> str:
-    return base64.b64encode(f"v1:{value}".encode()).decode()
-
-
-def decode_token(token: str) -> int:
-    try:
-        text = base64.b64decode(token, validate=True).decode()
-        prefix, _, value = text.partition(":")
-        if prefix != "v1":
-            raise ValueError(prefix)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidPaginationTokenError("invalid NextToken") from exc

@@ -7,17 +7,20 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from videolens.media.mkv_fragmenter import Fragment, Fragmenter, FragmentError
 from videolens.media.mkv_reader import MkvError, MkvReader, SegmentInfo, StreamEnd, Tracks
+from videolens.runtime import metrics
 from videolens.services.errors import NotFoundError
 from videolens.services.streams.fragments import FragmentIndex
-from videolens.services.streams.models import Ack, FragmentInfo
+from videolens.services.streams.models import (
+    Ack,
+    FragmentInfo,
+    TimecodeType,  # noqa: F401 (re-export)
+)
 
 log = logging.getLogger(__name__)
 
-TimecodeType = Literal["ABSOLUTE", "RELATIVE"]
 
 # PutMedia ErrorId values (KVS producer documentation)
 READ_ERROR = 4000
@@ -70,6 +73,7 @@ class IngestSession:
         self.timecode_type = timecode_type
         self.producer_start = clock() if producer_start is None else producer_start
         self.session_id = str(uuid.uuid4())
+        metrics.INGEST_SESSIONS.labels(stream_name).inc()
         self.limits = limits or IngestLimits()
         self.on_fragment = on_fragment
         self.clock = clock
@@ -196,6 +200,8 @@ class IngestSession:
             self.failed = True
             return [Ack("ERROR", fragment.timecode, error_id=PERSIST_FAILED, message="could not persist")]
         self.persisted_count += 1
+        metrics.INGEST_FRAGMENTS.labels(self.stream_name).inc()
+        metrics.INGEST_BYTES.labels(self.stream_name).inc(info.size)
         if self.on_fragment is not None:
             self.on_fragment(info)
         acks = [Ack("RECEIVED", fragment.timecode, info.fragment_number)]

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+#: which clock a fragment query uses
+TimeKind = Literal["PRODUCER_TIMESTAMP", "SERVER_TIMESTAMP"]
+#: PutMedia timecodes: absolute (epoch) or relative to the producer start
+TimecodeType = Literal["ABSOLUTE", "RELATIVE"]
 
 
 @dataclass(frozen=True)

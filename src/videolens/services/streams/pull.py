@@ -6,7 +6,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +102,25 @@ class PullSource:
                 self.on_lost()
         return held
 
+    @contextlib.contextmanager
+    def _renewing(self) -> Iterator[None]:
+        """Keep renewing the lease from a helper thread while the pull's own thread is blocked in an open
+        (bounded by the open timeouts); a lost lease still stops the pull."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.renew_every_s / 2) and not self._stop.is_set():
+                if not self._lease_held():
+                    return
+
+        helper = threading.Thread(target=renew, name=f"pull-renew-{self.status.stream}", daemon=True)
+        helper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            helper.join()
+
     def _pause(self, seconds: float) -> None:
         """The back-off wait, renewing the lease meanwhile."""
         deadline = time.monotonic() + seconds
@@ -144,7 +163,8 @@ class PullSource:
             # a short open timeout keeps stop() responsive, the loop simply listens again
             options["listen"] = "1"
             self.status.state = "listening"
-        source = av.open(self.status.url, "r", options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+        with self._renewing():  # connecting may take several socket timeouts on a busy camera or host
+            source = av.open(self.status.url, "r", options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
         with source, self.open_session() as session:
             self.status.state = "connected"
             self.status.sessions += 1

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from videolens.backends.leases import Lease, LeaseTable, SqlLeaseStore
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.streams import StreamPullSourceRow, VideoStreamRow
-from videolens.runtime.leases import LeasedRows
-from videolens.services.errors import AlreadyExistsError, NotFoundError
+from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
 from videolens.services.streams.pull import PullSource, PullStatus
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ MAX_SCAN_INTERVAL_S = 5.0
 class _Local:
     source: PullSource
     stream_id: int
-    token: str
+    lease: Lease
 
 
 class PullManager:
@@ -59,13 +59,16 @@ class PullManager:
         self.db = db
         self.stream_id = stream_id
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.leases = LeasedRows(
+        self.leases = SqlLeaseStore(
             db,
-            key=StreamPullSourceRow.stream_id,
-            owner=StreamPullSourceRow.owner,
-            token=StreamPullSourceRow.lease_token,
-            expires=StreamPullSourceRow.lease_expires_at,
-            lease_seconds=lease_seconds,
+            LeaseTable(
+                key=StreamPullSourceRow.stream_id,
+                owner=StreamPullSourceRow.owner,
+                token=StreamPullSourceRow.lease_token,
+                expires=StreamPullSourceRow.lease_expires_at,
+                order_by=(StreamPullSourceRow.created_at,),
+            ),
+            lease_seconds,
         )
         # renew well before expiry: a pull may block up to its read timeout between two renewals
         self.renew_every_s = lease_seconds / 3
@@ -81,7 +84,7 @@ class PullManager:
         """Attach `url` to the stream (stored) and start pulling it in this process."""
         unknown = set(options) - set(SOURCE_OPTIONS)
         if unknown:
-            raise TypeError(f"unknown pull options: {sorted(unknown)}")
+            raise InvalidParameterError(f"unknown pull options: {sorted(unknown)}")
         stream_id = self.stream_id(stream)
         lease = self.leases.grant(self.owner)
         try:
@@ -103,7 +106,8 @@ class PullManager:
                 )
         except IntegrityError as exc:  # another process attached one at the same moment
             raise AlreadyExistsError(f"stream {stream} is already pulled") from exc
-        return self._run_local(stream, stream_id, lease["lease_token"], url, listen, options)
+        held = Lease(stream_id, self.owner, lease[StreamPullSourceRow.lease_token.key])
+        return self._run_local(stream, stream_id, held, url, listen, options)
 
     def remove(self, stream: str) -> None:
         """Detach the stream's source; its pull stops here at once, elsewhere at the owner's next renewal."""
@@ -147,7 +151,7 @@ class PullManager:
         statuses = []
         for row, name in rows:
             here = local.get(name)
-            if here is not None and here.token == row.lease_token:
+            if here is not None and (here.lease.owner, here.lease.token) == (row.owner, row.lease_token):
                 statuses.append(here.source.status)
                 continue
             live = row.lease_expires_at is not None and row.lease_expires_at >= now
@@ -185,7 +189,7 @@ class PullManager:
             local.source.stop()
         for local in locals_:
             try:
-                self.leases.release(local.stream_id, local.token)
+                self.leases.release(local.lease)
             except Exception:  # the lease then simply expires
                 log.exception("could not release the pull lease of %s", local.source.status.stream)
 
@@ -205,13 +209,11 @@ class PullManager:
                 # a pull still running here whose lease lapsed is ours to renew, not to start twice
                 running = [local.stream_id for local in self._local.values()]
             claimed = self.leases.claim(
-                self.owner,
-                where=[StreamPullSourceRow.stream_id.not_in(running)] if running else [],
-                order_by=[StreamPullSourceRow.created_at],
+                self.owner, where=[StreamPullSourceRow.stream_id.not_in(running)] if running else []
             )
             if claimed is None:
                 return started
-            stream_id, token = claimed
+            stream_id = int(claimed.key)
             with self.db.session() as s:
                 found = s.execute(
                     select(StreamPullSourceRow, VideoStreamRow.name)
@@ -222,12 +224,12 @@ class PullManager:
                 continue  # removed between the claim and now
             row, name = found
             log.info("taking over the pull of %s from %s", name, row.url)
-            self._run_local(name, stream_id, token, row.url, row.listen, dict(row.options or {}))
+            self._run_local(name, stream_id, claimed, row.url, row.listen, dict(row.options or {}))
             started += 1
         return started
 
     def _run_local(
-        self, stream: str, stream_id: int, token: str, url: str, listen: bool, options: dict[str, Any]
+        self, stream: str, stream_id: int, lease: Lease, url: str, listen: bool, options: dict[str, Any]
     ) -> PullStatus:
         holder: list[PullSource] = []
         source = PullSource(
@@ -235,7 +237,7 @@ class PullManager:
             stream,
             url,
             listen=listen,
-            keep_lease=lambda: self.leases.renew(stream_id, token),
+            keep_lease=lambda: self.leases.renew(lease),
             renew_every_s=self.renew_every_s,
             on_lost=lambda: self._forget(stream, holder[0]),
             **{k: v for k, v in options.items() if k in SOURCE_OPTIONS},
@@ -244,7 +246,7 @@ class PullManager:
         source.status.owner = self.owner
         with self._lock:
             previous = self._local.get(stream)
-            self._local[stream] = _Local(source, stream_id, token)
+            self._local[stream] = _Local(source, stream_id, lease)
         if previous is not None:  # a stale pull of a row that was removed and attached again
             previous.source.stop()
         source.start()

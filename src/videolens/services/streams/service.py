@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -14,22 +13,26 @@ from typing import Any
 
 from videolens.backends.blobs.base import BlobStore
 from videolens.backends.metadata.database import Database
-from videolens.media import hls, mp4_clip, thumbnails
+from videolens.media import mp4_clip, thumbnails
 from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidParameterError, NotFoundError
+from videolens.services.pagination import decode_token, encode_token
 from videolens.services.streams import identifiers
 from videolens.services.streams.catalog import StreamCatalog
-from videolens.services.streams.errors import (
-    MissingCodecPrivateDataError,
-    NoDataRetentionError,
-    UnsupportedMediaTypeError,
-)
+from videolens.services.streams.errors import NoDataRetentionError
 from videolens.services.streams.fragments import FragmentIndex, TimeKind
-from videolens.services.streams.hls_sessions import HlsSession, HlsTokens
+from videolens.services.streams.hls_playback import HlsPlayback
+from videolens.services.streams.hls_sessions import HlsTokens
 from videolens.services.streams.ingest import IngestLimits, IngestSession, TimecodeType
 from videolens.services.streams.models import FragmentInfo, StreamInfo
 from videolens.services.streams.pull_manager import PullManager
-from videolens.services.streams.reading import StartSelector, media_document, start_seq, tail
+from videolens.services.streams.reading import (
+    StartSelector,
+    clip_chunks,
+    media_document,
+    start_seq,
+    tail,
+)
 
 #: GetClip limits (KVS: first 100 MB or 200 fragments of the range)
 CLIP_MAX_FRAGMENTS = 200
@@ -45,7 +48,9 @@ class ImageResult:
     error: str | None = None
 
 
-class StreamsService:
+class StreamsService(HlsPlayback):
+    """Streams: control plane, ingest, GetMedia, archived media; HLS playback in `hls_playback.py`."""
+
     def __init__(
         self,
         settings: Settings,
@@ -195,7 +200,7 @@ class StreamsService:
         next_token: str | None = None,
     ) -> tuple[list[FragmentInfo], str | None]:
         stream_id, _info = self._archived(name, arn)
-        after_id = identifiers.decode_token(next_token) if next_token else 0
+        after_id = int(decode_token("fragments", next_token)["after"]) if next_token else 0
         low = -math.inf if start is None else start
         high = math.inf if end is None else end
         if start is not None and end is not None and start > end:
@@ -206,7 +211,9 @@ class StreamsService:
         rows = [r for r in rows if not r.buffer_only]
         more = len(rows) > max_results
         rows = rows[:max_results]
-        token = identifiers.encode_token(identifiers.fragment_id(rows[-1].fragment_number)) if more else None
+        token = None
+        if more:
+            token = encode_token("fragments", {"after": identifiers.fragment_id(rows[-1].fragment_number)})
         return rows, token
 
     def _range(
@@ -227,34 +234,7 @@ class StreamsService:
         fragments = self._range(stream_id, kind, start, end, CLIP_MAX_FRAGMENTS)
         if not fragments:
             raise NotFoundError("no fragments in the requested range")
-        total = 0
-        chosen: list[FragmentInfo] = []
-        for fragment in fragments:
-            total += fragment.size
-            if chosen and total > CLIP_MAX_BYTES:
-                break
-            chosen.append(fragment)
-        spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - handed to the iterator
-        try:
-            info = mp4_clip.write_mp4((self.index.read(f) for f in chosen), spool)
-        except mp4_clip.ClipError as exc:
-            spool.close()
-            if exc.kind == "missing-codec-private":
-                raise MissingCodecPrivateDataError(str(exc)) from exc
-            raise UnsupportedMediaTypeError(str(exc)) from exc
-        spool.seek(0)
-
-        def chunks() -> Iterator[bytes]:
-            try:
-                while True:
-                    block = spool.read(256 * 1024)
-                    if not block:
-                        return
-                    yield block
-            finally:
-                spool.close()
-
-        return chunks(), info
+        return clip_chunks(self.index, fragments, max_bytes=CLIP_MAX_BYTES)
 
     def images(
         self,
@@ -276,7 +256,7 @@ class StreamsService:
         if interval_ms < 200:
             raise InvalidParameterError("SamplingInterval must be at least 200 ms")
         stream_id, _info = self._archived(name, arn)
-        begin = start if next_token is None else identifiers.decode_token(next_token) / 1000.0
+        begin = start if next_token is None else int(decode_token("images", next_token)["at_ms"]) / 1000.0
         fragments = self._range(stream_id, kind, begin, end, 1000)
         results: list[ImageResult] = []
         cursor = begin * 1000.0
@@ -302,106 +282,9 @@ class StreamsService:
                 ticks = math.floor((image.timestamp_ms + shift - cursor) / interval_ms) + 1
                 cursor += ticks * interval_ms
             if len(results) >= max_results:
-                token = identifiers.encode_token(int(cursor)) if cursor <= end * 1000.0 else None
+                token = encode_token("images", {"at_ms": int(cursor)}) if cursor <= end * 1000.0 else None
                 return results, token
         return results, None
-
-    # -- HLS ----------------------------------------------------------------------------------------
-
-    def hls_session(
-        self,
-        *,
-        name: str | None = None,
-        arn: str | None = None,
-        mode: str = "LIVE",
-        kind: TimeKind = "SERVER_TIMESTAMP",
-        start: float | None = None,
-        end: float | None = None,
-        expires: int = 300,
-        container: str = "MPEG_TS",
-        max_results: int | None = None,
-        discontinuity: str = "ALWAYS",
-        issuer: str | None = None,
-    ) -> str:
-        stream_id, info = self._archived(name, arn)
-        if mode == "ON_DEMAND" and (start is None or end is None):
-            raise InvalidParameterError("ON_DEMAND needs a TimestampRange with start and end")
-        if mode in ("LIVE_REPLAY",) and start is None:
-            raise InvalidParameterError("LIVE_REPLAY needs a StartTimestamp")
-        if mode == "LIVE" and (start is not None or end is not None):
-            raise InvalidParameterError("LIVE takes no TimestampRange")
-        latest = self.index.latest(stream_id)
-        first = self.index.first_at(stream_id, kind, start) if start is not None else latest
-        if first is None and mode != "LIVE":
-            raise NotFoundError("no fragments in the requested range")
-        base = math.floor((first.producer_ts if first else time.time()) - 60)
-        session = HlsSession(
-            stream=info.name,
-            mode=mode,
-            kind=kind,
-            start=start,
-            end=end,
-            expires=time.time() + expires,
-            container=container,
-            max_results=max_results or (5 if mode == "LIVE" else 1000),
-            base=base,
-            discontinuity=discontinuity,
-            issuer=issuer,
-        )
-        return self.tokens.issue(session)
-
-    def _hls_fragments(self, session: HlsSession) -> tuple[list[FragmentInfo], bool]:
-        stream_id, _info = self._archived(session.stream, None)
-        if session.mode == "LIVE":
-            latest = self.index.latest(stream_id)
-            if latest is None:
-                return [], False
-            rows = self.index.after_seq(
-                stream_id, max(-1, latest.seq - session.max_results), session.max_results
-            )
-            return [r for r in rows if not r.buffer_only], False
-        assert session.start is not None
-        end = session.end if session.end is not None else math.inf
-        rows = self._range(stream_id, session.kind, session.start, end, session.max_results)  # type: ignore[arg-type]
-        return rows, session.mode == "ON_DEMAND"
-
-    def hls_master(self, token: str, media_uri: str) -> str:
-        session = self.tokens.read(token)
-        rows, _ended = self._hls_fragments(session)
-        size = next(((r.width, r.height) for r in reversed(rows) if r.width), (None, None))
-        bandwidth = max((int(r.size * 8 / max(r.duration_ms / 1000, 0.001)) for r in rows), default=1_000_000)
-        return hls.master_playlist(media_uri, bandwidth=bandwidth, width=size[0], height=size[1])
-
-    def hls_media(self, token: str, segment_uri: str) -> str:
-        """Media playlist; `segment_uri` is a format string with {number}."""
-        session = self.tokens.read(token)
-        rows, ended = self._hls_fragments(session)
-        segments = []
-        previous: FragmentInfo | None = None
-        for row in rows:
-            # a new producer session (or a hole) breaks the time line: tell the player
-            gap = previous is not None and abs(row.producer_ts - previous.end_producer_ts) > 0.5
-            new_session = previous is not None and row.session_id != previous.session_id
-            discontinuity = session.discontinuity != "NEVER" and (gap or new_session)
-            segments.append(
-                hls.Segment(
-                    segment_uri.format(number=row.fragment_number), row.duration_ms / 1000.0, discontinuity
-                )
-            )
-            previous = row
-        return hls.media_playlist(
-            segments,
-            media_sequence=rows[0].seq if rows else 0,
-            ended=ended,
-            playlist_type="VOD" if ended else None,
-        )
-
-    def hls_segment(self, token: str, number: str) -> bytes:
-        session = self.tokens.read(token)
-        stream_id, _info = self._archived(session.stream, None)
-        identifiers.fragment_id(number)
-        fragment = self.index.by_number(stream_id, number)
-        return hls.fragment_to_ts(self.index.read(fragment), offset_s=session.base)
 
     # -- retention ----------------------------------------------------------------------------------
 

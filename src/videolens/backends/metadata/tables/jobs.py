@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from videolens.backends.metadata.base import Base
@@ -35,9 +35,10 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    #: lease: who runs it, until when (epoch seconds), and a fencing token new per claim
+    #: lease (backends/leases): who runs it, until when (epoch seconds), and a fencing counter that
+    #: every claim increments
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    lease_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_token: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     lease_expires: Mapped[float | None] = mapped_column(Float, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 

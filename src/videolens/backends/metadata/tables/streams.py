@@ -72,7 +72,7 @@ class StreamPullSourceRow(Base):
     created_at: Mapped[float] = mapped_column(Float)  # epoch seconds
     #: the process pulling it now (None: free); the token fences a holder that was taken over
     owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    lease_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_token: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     lease_expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
 
 

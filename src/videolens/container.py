@@ -1,0 +1,102 @@
+"""The composition root: builds the backends and services of one process from one Settings object.
+
+It sits above services/, beside the front doors (api/, cli/), which receive a `Container`. Job types
+are registered here, one line each, from the capability that owns them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from videolens.backends.blobs.filesystem import FilesystemBlobStore
+from videolens.backends.metadata.database import Database
+from videolens.runtime.settings import Settings
+from videolens.services.anonymize.job import AnonymizeJob
+from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
+from videolens.services.auth.keys import KeysService
+from videolens.services.auth.service import AuthService
+from videolens.services.events.dispatcher import DeliveryDispatcher
+from videolens.services.events.service import EventsService
+from videolens.services.faces.service import FacesService
+from videolens.services.jobs.service import JobsService
+from videolens.services.jobs.workers import JobWorkers
+from videolens.services.models.service import ModelsService
+from videolens.services.rules.service import RulesService
+from videolens.services.storage.service import StorageService
+from videolens.services.streams.retention import RetentionSweeper
+from videolens.services.streams.service import StreamsService
+from videolens.services.telemetry import Telemetry
+from videolens.services.video_analysis.jobs import FaceDetectionJob, FaceSearchJob
+from videolens.vision.models import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundTask(Protocol):
+    """Something that runs beside the API (job workers, retention sweeper, pull sources)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Container:
+    """Everything one process needs, built from settings; passed to the API, CLI and workers."""
+
+    def __init__(
+        self, settings: Settings, *, migrate: bool = True, models: ModelRegistry | None = None
+    ) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database_url_resolved)
+        if migrate:
+            self.db.migrate()
+        self.blobs = FilesystemBlobStore(settings.blob_dir)
+        # tests and multi-container processes share one registry so models load once
+        self.models = models or ModelRegistry(settings)
+        self.faces = FacesService(settings, self.db, self.models)
+        self.storage = StorageService(settings, self.db, self.blobs)
+        self.keys = KeysService(settings, self.db)
+        self.auth = AuthService(settings, self.db, self.keys)
+        self.background: list[BackgroundTask] = []
+        # capability services wired below (each engineer adds theirs)
+        self.streams = StreamsService(settings, self.db, self.blobs)
+        self.background.append(RetentionSweeper(self.streams))
+        self.background.append(self.streams.pulls)
+        # jobs + events (topics, webhooks, MQTT) + bucket rules
+        self.events = EventsService(settings, self.db)
+        # one anonymize service for the jobs workers (and anyone else): its models load once
+        self.anonymizer = AnonymizeService(embedder_factory=lambda: self.models.embedder)
+        self.jobs = JobsService(settings, self.db, self.storage, self.events)
+        # job types: one registration line each (services/jobs/registry.py)
+        self.jobs.types.register(FaceDetectionJob(settings, self.storage, self.faces, self.models))
+        self.jobs.types.register(FaceSearchJob(settings, self.storage, self.faces, self.models))
+        self.jobs.types.register(AnonymizeJob(self.anonymizer, self.storage, self.faces))
+        #: anonymization's job API for the front doors (submit, upload, download)
+        self.anonymize = AnonymizeJobs(self.jobs, self.storage)
+        self.rules = RulesService(self.db, self.jobs, self.storage, self.events)
+        self.storage.on_object_created.append(self.rules.on_object_created)
+        self.background.append(DeliveryDispatcher(settings, self.db, self.events))
+        self.background.append(JobWorkers(settings, self.jobs))
+        # models (bring your own) + the /metrics exposition
+        self.models_service = ModelsService(
+            settings, self.db, self.blobs, self.faces, face_detector=lambda: self.models.detector
+        )
+        self.background.append(self.models_service)
+        self.telemetry = Telemetry(self.db)
+
+    def start_background(self) -> None:
+        for task in self.background:
+            task.start()
+
+    def stop_background(self) -> None:
+        for task in reversed(self.background):
+            try:
+                task.stop()
+            except Exception:  # one failing stop must not keep the others running
+                log.exception("background task failed to stop")
+
+    def close(self) -> None:
+        self.stop_background()
+        self.db.dispose()

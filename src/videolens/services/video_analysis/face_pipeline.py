@@ -1,0 +1,217 @@
+"""Face detection / face search over every frame of a video, with tracking, reported per sampled time step.
+
+Every frame is decoded and run through the detector; the tracker links detections into tracks. Results
+are reported once per `sample_ms` of video (Rekognition samples every 500 ms): for sample time T, each
+track contributes the detection of its own that lies closest to T within [T - step/2, T + step/2), so a
+face missed by the detector on the exact frame at T is still reported. For face search every reported
+detection is embedded; tracks that never overlap in time and whose mean descriptors are close are the
+same person (they left the picture and came back), so one person keeps one `Index` for the whole video,
+and each person is matched against the collection once, on their mean descriptor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videolens.media.video_reader import VideoMetadata, frames, probe
+from videolens.services.faces.models import AttributeLevel, FaceDetail
+from videolens.services.faces.service import FacesService
+from videolens.services.jobs.models import JobStopped, ResultEntry
+from videolens.vision.models import ModelRegistry
+from videolens.vision.similarity import THRESHOLD_DISTANCE
+from videolens.vision.tracker import FaceTracker
+from videolens.vision.types import Detection
+
+#: a track needs this many detected frames to be reported (single-frame false positives are noise)
+MIN_TRACK_DETECTIONS = 2
+#: two tracks are one person when their mean descriptors are closer than this (same-person gap of
+#: the calibrated similarity scale)
+SAME_PERSON_DISTANCE = THRESHOLD_DISTANCE
+MAX_MATCHES_PER_PERSON = 10
+
+
+@dataclass
+class AnalysisOutput:
+    metadata: VideoMetadata
+    entries: list[ResultEntry]
+    frames: int
+    tracks: int
+    persons: int = 0
+
+
+@dataclass
+class _Sample:
+    timestamp_ms: int
+    track_id: int
+    detail: FaceDetail
+    embedding: np.ndarray | None
+
+
+@dataclass
+class _Person:
+    index: int
+    tracks: list[int] = field(default_factory=list)
+    times: set[int] = field(default_factory=set)
+    embeddings: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return np.mean(np.stack(self.embeddings), axis=0)
+
+
+Progress = Callable[[float], None]
+ShouldStop = Callable[[], bool]
+
+
+class FaceVideoAnalyzer:
+    def __init__(
+        self, faces: FacesService, models: ModelRegistry, sample_ms: int = 500, detect_every: int = 1
+    ) -> None:
+        self.faces = faces
+        self.models = models
+        self.analysis = faces.analysis
+        self.sample_ms = sample_ms
+        self.detect_every = detect_every
+
+    def detect(
+        self,
+        path: Path,
+        attributes: AttributeLevel,
+        progress: Progress,
+        should_stop: ShouldStop,
+        name: str | None = None,
+    ) -> AnalysisOutput:
+        meta, samples, n_frames, n_tracks = self._scan(path, attributes, False, progress, should_stop, name)
+        entries = [
+            ResultEntry(
+                s.timestamp_ms,
+                None,
+                {"timestamp_ms": s.timestamp_ms, "track_id": s.track_id, "face": asdict(s.detail)},
+            )
+            for s in samples
+        ]
+        return AnalysisOutput(meta, entries, n_frames, n_tracks)
+
+    def search(
+        self,
+        path: Path,
+        collection_id: str,
+        threshold: float | None,
+        progress: Progress,
+        should_stop: ShouldStop,
+        name: str | None = None,
+    ) -> AnalysisOutput:
+        self.faces.describe_collection(collection_id)  # fail early on a missing collection
+        meta, samples, n_frames, n_tracks = self._scan(path, "DEFAULT", True, progress, should_stop, name)
+        persons = _group_persons(samples)
+        people = list(persons.values())
+        found = self.faces.search_embeddings(
+            collection_id, [p.mean.astype(np.float32) for p in people], MAX_MATCHES_PER_PERSON, threshold
+        )
+        matches: dict[int, list[dict[str, Any]]] = {
+            person.index: [{"similarity": m.similarity, "face": asdict(m.face)} for m in person_matches]
+            for person, person_matches in zip(people, found, strict=True)
+        }
+        index_of = {tid: p.index for p in persons.values() for tid in p.tracks}
+        entries = []
+        for s in sorted(samples, key=lambda s: (s.timestamp_ms, index_of[s.track_id], s.track_id)):
+            idx = index_of[s.track_id]
+            doc = {
+                "timestamp_ms": s.timestamp_ms,
+                "person_index": idx,
+                "track_id": s.track_id,
+                "face": asdict(s.detail),
+                "matches": matches[idx],
+            }
+            entries.append(ResultEntry(s.timestamp_ms, idx, doc))
+        return AnalysisOutput(meta, entries, n_frames, n_tracks, len(persons))
+
+    # ------------------------------------------------------------------------------------------
+    def _scan(
+        self,
+        path: Path,
+        attributes: AttributeLevel,
+        embed: bool,
+        progress: Progress,
+        should_stop: ShouldStop,
+        name: str | None = None,
+    ) -> tuple[VideoMetadata, list[_Sample], int, int]:
+        meta = probe(path, name)
+        step = self.sample_ms
+        fps = meta.frame_rate or 25.0
+        expected = meta.frame_count or max(1, int(meta.duration_ms * fps / 1000))
+        tracker = FaceTracker(hold_frames=max(10, round(fps / 2)))
+        detector = self.models.detector
+        detected_frames: Counter[int] = Counter()
+        samples: list[_Sample] = []
+        window: int | None = None
+        best: dict[int, tuple[float, np.ndarray, Detection]] = {}
+        n = 0
+
+        def flush(k: int) -> None:
+            for tid in sorted(best):
+                _, image, det = best[tid]
+                detail = self.analysis.describe(image, det, attributes)
+                emb = self.models.embedder.embed(image, [det])[0] if embed else None
+                samples.append(_Sample(k * step, tid, detail, emb))
+            best.clear()
+
+        for frame in frames(path, name):
+            if should_stop():
+                raise JobStopped("the job was stopped")
+            k = math.floor((frame.time_ms + step / 2) / step)
+            if window is not None and k != window:
+                flush(window)
+            window = k
+            n += 1
+            if n % 16 == 0:
+                tracker.forget_before(frame.index - 4 * tracker.hold_frames)
+                progress(min(99.0, 100.0 * n / expected))
+            if frame.index % self.detect_every:
+                continue
+            for tid, det in tracker.update(frame.index, detector.detect(frame.image)):
+                detected_frames[tid] += 1
+                distance = abs(frame.time_ms - k * step)
+                if tid not in best or distance < best[tid][0]:
+                    best[tid] = (distance, frame.image, det)
+        if window is not None:
+            flush(window)
+        kept = [s for s in samples if detected_frames[s.track_id] >= MIN_TRACK_DETECTIONS]
+        n_tracks = len({s.track_id for s in kept})
+        return meta, kept, n, n_tracks
+
+
+def _group_persons(samples: list[_Sample]) -> dict[int, _Person]:
+    """Tracks → persons: a track joins the closest earlier person it never co-occurs with, if close enough."""
+    by_track: dict[int, list[_Sample]] = {}
+    for s in samples:
+        by_track.setdefault(s.track_id, []).append(s)
+    persons: dict[int, _Person] = {}
+    order = sorted(by_track, key=lambda tid: (by_track[tid][0].timestamp_ms, tid))
+    for tid in order:
+        track_samples = by_track[tid]
+        embs = [s.embedding for s in track_samples if s.embedding is not None]
+        mean = np.mean(np.stack(embs), axis=0)
+        times = {s.timestamp_ms for s in track_samples}
+        best: _Person | None = None
+        best_d = SAME_PERSON_DISTANCE
+        for p in persons.values():
+            if p.times & times:
+                continue
+            d = float(np.linalg.norm(p.mean - mean))
+            if d < best_d:
+                best, best_d = p, d
+        if best is None:
+            best = _Person(index=tid)
+            persons[tid] = best
+        best.tracks.append(tid)
+        best.times |= times
+        best.embeddings.extend(embs)
+    return persons
