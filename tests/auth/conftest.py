@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.container import Container
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 from videolens.services.auth.roles import Role
 
 PROBLEM = "application/problem+json"

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.auth.conftest import PROBLEM, start_secure
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 from videolens.services.auth.limiter import FailureLimiter
 from videolens.services.auth.roles import Role
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from tests.auth.conftest import PROBLEM, SecureApp, start_secure
 from videolens.api.auth import app_routes
-from videolens.runtime.models import ModelRegistry
+from videolens.vision.models import ModelRegistry
 from videolens.services.auth.roles import Role
 
 WRONG_TOKEN = "vl_aaaabbbbcccc_" + "W" * 43
@@ -32,6 +32,7 @@ READ_ONLY_POSTS = {
     "/v1/collections/{collection_id}/recognize",
     "/v1/streams/{name}/hls",
     "/v1/signed-urls",
+    "/v1/models/{name}/invoke",  # inference on an image, nothing stored
 }
 #: GET routes stronger than viewer: they reveal secrets (webhook signing keys, token metadata)
 PRIVILEGED_GETS = {
