@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.container import Container
-from videolens.vision.models import ModelRegistry
 from videolens.services.auth.roles import Role
+from videolens.vision.models import ModelRegistry
 
 PROBLEM = "application/problem+json"
 

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from tests.auth.conftest import PROBLEM, SecureApp, start_secure
 from videolens.api.auth import app_routes
-from videolens.vision.models import ModelRegistry
 from videolens.services.auth.roles import Role
+from videolens.vision.models import ModelRegistry
 
 WRONG_TOKEN = "vl_aaaabbbbcccc_" + "W" * 43
 WEAKER = {Role.OPERATOR: Role.VIEWER, Role.ADMIN: Role.OPERATOR}
