@@ -36,7 +36,7 @@ def test_limiter_window_and_bounds() -> None:
 
 
 def test_failures_from_one_address_are_slowed_down(tmp_path: Path, models: ModelRegistry) -> None:
-    app = start_secure(tmp_path, models, auth_failure_limit=4, auth_failure_window_seconds=3)
+    app = start_secure(tmp_path, models, auth_failure_limit=4, auth_failure_window_seconds=10)
     try:
         url = app.url + "/v1/collections"
         good = app.bearer(Role.VIEWER)
@@ -61,7 +61,7 @@ def test_failures_from_one_address_are_slowed_down(tmp_path: Path, models: Model
         # over the limit: even a valid credential waits, on both doors
         blocked = httpx.get(url, headers=good)
         assert blocked.status_code == 429 and blocked.headers["content-type"] == PROBLEM
-        assert 1 <= int(blocked.headers["retry-after"]) <= 3
+        assert 1 <= int(blocked.headers["retry-after"]) <= 10
         assert blocked.json()["type"].endswith("too-many-auth-failures")
         with pytest.raises(ClientError) as throttled:
             rekognition.list_collections()
