@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import typer
 
-from videolens.cli import anonymize, datastreams, events, faces, jobs, keys, models, serve, streams
+from videolens.cli import anonymize, datastreams, events, faces, jobs, keys, models, serve, streams, tokens
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
 app.command("serve")(serve.serve)
 app.add_typer(faces.collections_app, name="collections")
 app.add_typer(faces.faces_app, name="faces")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(streams.streams_app, name="streams")
 app.add_typer(datastreams.app, name="datastreams")
 app.add_typer(jobs.jobs_app, name="jobs")
