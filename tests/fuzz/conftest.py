@@ -1,11 +1,9 @@
 """Fixtures of the fuzz suites: one real videolens server on loopback per module, and the request
 headers that authenticate a fuzzed request.
 
-Auth hook: `native_target` is parametrized by auth mode. Today only "dev" exists (loopback, no
-credential). When native authentication lands, add a "secure" entry to `AUTH_TARGETS` that starts a
-secure-mode server and returns a target with `headers={"Authorization": "Bearer <admin token>"}`
-and `aws_credentials` of a key made with `container.keys.create(...)`; every fuzz test then runs
-once per mode without further changes.
+`native_target` is parametrized by auth mode: "dev" (loopback, no credential) and "secure" (every
+native request carries an admin bearer token, every AWS-door case is signed with an admin access key
+of `videolens keys`); every fuzz test runs once per mode.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.container import Container
+from videolens.services.auth.roles import Role
 from videolens.vision.models import ModelRegistry
 
 
@@ -42,9 +41,28 @@ def _dev_target(data_dir: Path, models: ModelRegistry) -> tuple[Container, Nativ
     return container, NativeTarget(RunningServer(container).start())
 
 
-#: auth mode → a builder of (container, target). Merge hook: add "secure" (admin bearer header).
+def _secure_target(data_dir: Path, models: ModelRegistry) -> tuple[Container, NativeTarget]:
+    settings = make_settings(
+        data_dir,
+        port=free_port(),
+        auth_mode="secure",
+        max_upload_bytes=8 * 1024 * 1024,
+        auth_failure_limit=1_000_000,  # fuzzed requests that fail auth on purpose must not trip the brake
+    )
+    container = Container(settings, models=models)
+    token = container.auth.create_token("fuzz", Role.ADMIN).token
+    key = container.keys.create("fuzz", role=Role.ADMIN)
+    return container, NativeTarget(
+        RunningServer(container).start(),
+        headers={"Authorization": f"Bearer {token}"},
+        aws_credentials=(key.access_key_id, key.secret_access_key),
+    )
+
+
+#: auth mode → a builder of (container, target)
 AUTH_TARGETS: dict[str, Callable[[Path, ModelRegistry], tuple[Container, NativeTarget]]] = {
     "dev": _dev_target,
+    "secure": _secure_target,
 }
 
 

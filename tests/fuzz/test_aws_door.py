@@ -75,6 +75,12 @@ COMMON_CODES = {
         "SerializationException",
         "UnknownOperationException",
     },
+    "kinesis": {
+        "InvalidArgumentException",
+        "ResourceNotFoundException",
+        "SerializationException",
+        "UnknownOperationException",
+    },
     "kinesis-video-media": {
         "InvalidArgumentException",
         "ResourceNotFoundException",

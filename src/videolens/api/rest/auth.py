@@ -41,7 +41,9 @@ class SignedUrl(BaseModel):
 class CreateTokenRequest(BaseModel):
     name: str = Field(default="", max_length=255)
     role: Role
-    expires_in: int | None = Field(default=None, ge=1, description="seconds; none = never expires")
+    expires_in: int | None = Field(
+        default=None, ge=1, le=3650 * 86400, description="seconds (at most 10 years); none = never expires"
+    )
 
 
 class Token(BaseModel):

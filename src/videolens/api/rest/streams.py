@@ -31,7 +31,7 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 
 class CreateStreamRequest(BaseModel):
     name: str = Field(min_length=1, max_length=256, pattern=r"^[a-zA-Z0-9_.\-]+$")
-    retention_hours: int = Field(default=24, ge=0)
+    retention_hours: int = Field(default=24, ge=0, le=87600)
     media_type: str | None = None
     device_name: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)

@@ -82,6 +82,10 @@ def _info(row: ApiTokenRow) -> TokenInfo:
     )
 
 
+#: longest lifetime a token may be given (a longer one is refused, not silently cut)
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
+
+
 class TokenStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -89,6 +93,8 @@ class TokenStore:
     def create(self, name: str, role: Role, expires_in: timedelta | None = None) -> NewToken:
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidParameterError("a token's lifetime must be positive")
+        if expires_in is not None and expires_in > MAX_TOKEN_LIFETIME:
+            raise InvalidParameterError(f"a token's lifetime is at most {MAX_TOKEN_LIFETIME.days} days")
         token_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
         token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         now = datetime.now(UTC)

@@ -43,6 +43,10 @@ def _new_version() -> str:
     return uuid.uuid4().hex[:20]
 
 
+#: KVS's upper bound on a stream's retention (ten years)
+MAX_RETENTION_HOURS = 87600
+
+
 class StreamCatalog:
     """Streams in the metadata database; every method takes a name or ARN (exactly one)."""
 
@@ -91,8 +95,8 @@ class StreamCatalog:
     ) -> StreamInfo:
         if not identifiers.NAME_RE.match(name):
             raise InvalidParameterError(f"invalid stream name: {name!r}")
-        if retention_hours < 0:
-            raise InvalidParameterError("DataRetentionInHours must be >= 0")
+        if not 0 <= retention_hours <= MAX_RETENTION_HOURS:
+            raise InvalidParameterError(f"DataRetentionInHours must be between 0 and {MAX_RETENTION_HOURS}")
         if tags is not None and len(tags) > MAX_TAGS:
             raise InvalidParameterError(f"at most {MAX_TAGS} tags")
         now = time.time()
@@ -186,6 +190,8 @@ class StreamCatalog:
         new = current.retention_hours + sign * hours
         if new < 0:
             raise InvalidParameterError("retention cannot go below zero")
+        if new > MAX_RETENTION_HOURS:
+            raise InvalidParameterError(f"retention cannot exceed {MAX_RETENTION_HOURS} hours (ten years)")
         return self._update(name, arn, current_version, retention_hours=new)
 
     def tag(self, tags: dict[str, str], *, name: str | None = None, arn: str | None = None) -> None:
