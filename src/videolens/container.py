@@ -23,10 +23,12 @@ from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.service import JobsService
 from videolens.services.jobs.workers import JobWorkers
+from videolens.services.models.service import ModelsService
 from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
+from videolens.services.telemetry import Telemetry
 from videolens.services.video_analysis.jobs import FaceDetectionJob, FaceSearchJob
 from videolens.vision.models import ModelRegistry
 
@@ -84,6 +86,12 @@ class Container:
         )
         self.datastreams = DataStreamsService(settings, self.db, self.datastream_log)
         self.background.append(DataStreamRetention(self.datastreams))
+        # models (bring your own) + the /metrics exposition
+        self.models_service = ModelsService(
+            settings, self.db, self.blobs, self.faces, face_detector=lambda: self.models.detector
+        )
+        self.background.append(self.models_service)
+        self.telemetry = Telemetry(self.db)
 
     def start_background(self) -> None:
         for task in self.background:

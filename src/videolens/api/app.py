@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from videolens import __version__
 from videolens.api.aws.dispatch import AwsDispatcher
+from videolens.api.http_metrics import HttpMetrics
 from videolens.api.problems import install_problem_handlers
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import buckets as buckets_routes
@@ -16,6 +17,8 @@ from videolens.api.rest import datastreams as datastreams_routes
 from videolens.api.rest import events as events_routes
 from videolens.api.rest import faces as faces_routes
 from videolens.api.rest import jobs as jobs_routes
+from videolens.api.rest import metrics as metrics_routes
+from videolens.api.rest import models as models_routes
 from videolens.api.rest import streams as streams_routes
 from videolens.container import Container
 
@@ -42,6 +45,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     install_problem_handlers(app)
     # SigV4-signed requests (boto3, AWS CLI) go to the AWS facades; the rest reaches the routes below
     app.add_middleware(AwsDispatcher, container=container)
+    app.add_middleware(HttpMetrics)  # outermost: counts both doors
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -55,4 +59,6 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(streams_routes.router)
     app.include_router(streams_routes.kvs_router)
     app.include_router(datastreams_routes.router)
+    app.include_router(models_routes.router)
+    app.include_router(metrics_routes.router)
     return app

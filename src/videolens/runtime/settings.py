@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     datastreams_subscription_s: float = Field(default=300.0, gt=0)
     #: embedded backend: a shard's segment file rolls over past this size
     datastreams_segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    # models (bring your own)
+    #: onnxruntime execution providers for `onnx` models, in order of preference, comma-separated
+    #: (e.g. "TensorrtExecutionProvider,CUDAExecutionProvider,CPUExecutionProvider"); empty: every
+    #: provider this onnxruntime build has. Providers the build lacks are skipped; CPU is the fallback.
+    model_onnx_providers: str = ""
+    #: largest ONNX file accepted for upload
+    model_max_file_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    #: threads of the pool behind ModelsService.submit / ainvoke (many frames in flight)
+    model_invoke_threads: int = Field(default=32, ge=1, le=1024)
 
     @property
     def database_url_resolved(self) -> str:

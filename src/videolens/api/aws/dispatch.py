@@ -130,6 +130,7 @@ class AwsDispatcher:
             raw = self._raw_route(candidates, req)
             if raw is not None:
                 service, raw_handler = raw
+                scope["videolens.route"] = f"aws:{service.model_name}.{req.raw_path}"
                 await self._authenticate(
                     service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256)
                 )
@@ -147,7 +148,12 @@ class AwsDispatcher:
                     break
             if op is None:
                 raise _not_implemented(service, f"{req.method} {req.raw_path}")
+            scope["videolens.route"] = f"aws:{service.model_name}.{op.name}"  # the HTTP metrics' label
             streaming = bool(op.has_streaming_input)
+            if streaming and "x-amz-content-sha256" not in headers and not signed.presigned:
+                # a blob payload signed without a payload-hash header (sagemaker-runtime's Body): the
+                # signature covers the body's SHA-256, so it is read whole (bounded) like a JSON body
+                streaming = False
             if not streaming and service.protocol not in ("json", "query"):
                 req.body = await read_all(receive, body_state)
             payload_hash = self._payload_hash(service, req, signed, streaming)

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from videolens.backends.leases import Lease
+from videolens.runtime import metrics
 from videolens.runtime.settings import Settings
 from videolens.services.errors import VideolensError
 from videolens.services.events.models import LocalMessage
@@ -130,6 +131,7 @@ class JobWorkers:
     # ---------------------------------------------------------------- one job
     def run_claimed(self, job_id: str, token: Lease) -> None:
         job = self.jobs.get(job_id)
+        started = time.monotonic()
         log.info("running job %s (%s, attempt %d)", job_id, job.job_type, job.attempts)
         with _Lease(self.queue, job_id, token, self.heartbeat_s) as lease:
 
@@ -148,14 +150,17 @@ class JobWorkers:
                 return
             except VideolensError as exc:
                 self._finish_failed(job_id, token, exc.message, exc.code)
+                metrics.JOB_DURATION.labels(job.job_type, "FAILED").observe(time.monotonic() - started)
                 return
             except Exception as exc:  # any bug or media surprise fails this job, not the worker
                 log.exception("job %s failed", job_id)
                 self._finish_failed(job_id, token, f"{type(exc).__name__}: {exc}", "internal-error")
+                metrics.JOB_DURATION.labels(job.job_type, "FAILED").observe(time.monotonic() - started)
                 return
         announce: list[LocalMessage] = []
         then = self._notify_in(job_id, announce)
         if self.queue.succeed(job_id, token, outcome.entries, outcome.metadata, outcome.output, then):
+            metrics.JOB_DURATION.labels(job.job_type, "SUCCEEDED").observe(time.monotonic() - started)
             self._announce(announce)
 
     def _finish_failed(self, job_id: str, token: Lease, message: str, code: str) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from videolens.media.mkv_fragmenter import Fragment, Fragmenter, FragmentError
 from videolens.media.mkv_reader import MkvError, MkvReader, SegmentInfo, StreamEnd, Tracks
+from videolens.runtime import metrics
 from videolens.services.errors import NotFoundError
 from videolens.services.streams.fragments import FragmentIndex
 from videolens.services.streams.models import (
@@ -72,6 +73,7 @@ class IngestSession:
         self.timecode_type = timecode_type
         self.producer_start = clock() if producer_start is None else producer_start
         self.session_id = str(uuid.uuid4())
+        metrics.INGEST_SESSIONS.labels(stream_name).inc()
         self.limits = limits or IngestLimits()
         self.on_fragment = on_fragment
         self.clock = clock
@@ -198,6 +200,8 @@ class IngestSession:
             self.failed = True
             return [Ack("ERROR", fragment.timecode, error_id=PERSIST_FAILED, message="could not persist")]
         self.persisted_count += 1
+        metrics.INGEST_FRAGMENTS.labels(self.stream_name).inc()
+        metrics.INGEST_BYTES.labels(self.stream_name).inc(info.size)
         if self.on_fragment is not None:
             self.on_fragment(info)
         acks = [Ack("RECEIVED", fragment.timecode, info.fragment_number)]

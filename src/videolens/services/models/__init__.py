@@ -1,0 +1,1 @@
+"""Models capability: one registry of models (onnx, http, kserve, builtin kinds) and one invoke interface."""
