@@ -1,14 +1,12 @@
-"""Reads a stored video for analysis: Rekognition-style VideoMetadata and decoded frames with times."""
+"""Probes a stored video for analysis jobs: Rekognition-style VideoMetadata (frames: media.frame_source)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import av
 import av.error
-import numpy as np
 
 from videolens.media.errors import MediaError
 
@@ -69,32 +67,3 @@ def probe(path: Path, name: str | None = None) -> VideoMetadata:
             )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise MediaError(f"{name}: not a readable video ({_reason(exc)})") from exc
-
-
-@dataclass(frozen=True)
-class DecodedFrame:
-    index: int
-    time_ms: float  # from the start of the video (first frame = its pts minus the stream start)
-    image: np.ndarray  # BGR uint8
-
-
-def frames(path: Path, name: str | None = None) -> Iterator[DecodedFrame]:
-    """Every frame in presentation order; times count from the stream's first timestamp."""
-    name = name or path.name
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            start: float | None = None
-            if stream.start_time is not None and stream.time_base is not None:
-                start = float(stream.start_time * stream.time_base)
-            for index, frame in enumerate(container.decode(stream)):
-                t = float(frame.time) if frame.time is not None else None
-                if t is None:
-                    rate = float(stream.average_rate or 25)
-                    t = index / rate
-                if start is None:
-                    start = t
-                yield DecodedFrame(index, (t - start) * 1000.0, frame.to_ndarray(format="bgr24"))
-    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise MediaError(f"{name}: decoding failed ({_reason(exc)})") from exc

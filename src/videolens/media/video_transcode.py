@@ -22,6 +22,7 @@ import av.stream
 import av.video.stream
 
 from videolens.media.errors import MediaError
+from videolens.media.ordered_writer import OrderedWriter
 from videolens.media.video_types import EncodeOptions, Frame, FrameProcessor, TranscodeResult, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ def _run(
     header = {"rotation_set": False}
     pending: list[av.Packet] = []  # copied packets that arrive before the first video frame is encoded
 
-    def encode(frames: Iterable[Frame]) -> None:
+    def encode_now(frames: Iterable[Frame]) -> None:
         for f in frames:
             vf = f.to_av()
             if not header["rotation_set"]:
@@ -246,6 +247,27 @@ def _run(
             if progress is not None:
                 progress(result.frames, info.frame_count)
 
+    def handle(item: tuple[str, object]) -> None:
+        kind, value = item
+        if kind == "frames":
+            encode_now(value)  # type: ignore[arg-type]
+        elif kind == "packet":
+            if header["rotation_set"]:
+                out.mux(value)  # type: ignore[arg-type]
+            else:
+                pending.append(value)  # type: ignore[arg-type]
+        elif header["rotation_set"]:  # the end: drain the encoder (nothing to drain without a frame)
+            out.mux(dst.encode(None))
+
+    # Encoding and muxing run in their own thread, in queue order: x264 and the muxer overlap decoding
+    # and the models (PyAV releases the GIL) instead of waiting for them.
+    writer = OrderedWriter(handle)
+
+    def encode(frames: Iterable[Frame]) -> None:
+        batch = list(frames)
+        if batch:
+            writer.put(("frames", batch))
+
     # Frames leave the decoder in display order, but some files (AVI with packed B-frames) stamp them
     # with their packets' out-of-order pts. Handing each frame the smallest pts among the next few
     # restores increasing timestamps and is the identity for well-formed input.
@@ -261,51 +283,53 @@ def _run(
         encode(processor.push(frame))
         return index + 1, frame.time
 
-    index = 0
-    last_time: float | None = None
-    error: str | None = None
-    streams = [src, *(inp.streams[i] for i in copies)]
-    demuxer = inp.demux(streams)
-    while True:
-        try:
-            packet = next(demuxer)
-        except StopIteration:
-            break
-        except av.error.FFmpegError as exc:
-            error = f"demuxing failed: {exc}"
-            break
-        if packet.stream.index != src.index:
-            if packet.size == 0 or packet.dts is None:
+    try:
+        index = 0
+        last_time: float | None = None
+        error: str | None = None
+        streams = [src, *(inp.streams[i] for i in copies)]
+        demuxer = inp.demux(streams)
+        while True:
+            try:
+                packet = next(demuxer)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:
+                error = f"demuxing failed: {exc}"
+                break
+            if packet.stream.index != src.index:
+                if packet.size == 0 or packet.dts is None:
+                    continue
+                packet.stream = copies[packet.stream.index]
+                writer.put(("packet", packet))
                 continue
-            packet.stream = copies[packet.stream.index]
-            if header["rotation_set"]:
-                out.mux(packet)
-            else:
-                pending.append(packet)
-            continue
-        try:
-            decoded = packet.decode()
-        except av.error.FFmpegError as exc:
-            # one corrupt packet (typically the cut-off last one) costs its frame, not the whole file
-            error = f"undecodable video data at packet pts={packet.pts}: {exc}"
-            continue
-        for av_frame in decoded:
-            if not isinstance(av_frame, av.VideoFrame):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError as exc:
+                # one corrupt packet (typically the cut-off last one) costs its frame, not the whole file
+                error = f"undecodable video data at packet pts={packet.pts}: {exc}"
                 continue
-            if av_frame.pts is None:
-                # no timestamp: continue the sequence (the encoder needs increasing pts)
-                av_frame.pts = (max(pts_pool) if pts_pool else last_pts) + 1
-            last_pts = max(last_pts, av_frame.pts)
-            heapq.heappush(pts_pool, av_frame.pts)
-            reorder.append(av_frame)
-            if len(reorder) > _REORDER_DEPTH:
-                index, last_time = feed(reorder.popleft(), index)
-    while reorder:
-        index, last_time = feed(reorder.popleft(), index)
-    encode(processor.flush())
+            for av_frame in decoded:
+                if not isinstance(av_frame, av.VideoFrame):
+                    continue
+                if av_frame.pts is None:
+                    # no timestamp: continue the sequence (the encoder needs increasing pts)
+                    av_frame.pts = (max(pts_pool) if pts_pool else last_pts) + 1
+                last_pts = max(last_pts, av_frame.pts)
+                heapq.heappush(pts_pool, av_frame.pts)
+                reorder.append(av_frame)
+                if len(reorder) > _REORDER_DEPTH:
+                    index, last_time = feed(reorder.popleft(), index)
+        while reorder:
+            index, last_time = feed(reorder.popleft(), index)
+        encode(processor.flush())
+        writer.put(("end", None))
+    except BaseException:
+        writer.shutdown()
+        raise
+    writer.close()
     if not header["rotation_set"]:
         raise MediaError(f"no decodable video frame in the input ({error or 'empty video stream'})")
-    out.mux(dst.encode(None))
     _check_truncation(info, index, last_time, error, result)
 
 

@@ -10,6 +10,8 @@ from typing import Protocol
 import av
 import numpy as np
 
+from videolens.media.frame_source import thread_reformatter
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -26,9 +28,14 @@ class VideoInfo:
 
 
 class Frame:
-    """One decoded video frame; the BGR pixels are only converted when someone asks for them."""
+    """One decoded video frame; pixels are only converted when someone asks for them.
 
-    __slots__ = ("index", "pts", "time", "_av", "_image", "modified")
+    Drawing goes either on `image` (BGR, then set `modified`) or, cheaper, on `yuv` (the decoder's
+    own 4:2:0 planes as one (H * 3/2, W) array, then set `yuv_modified`): the latter never converts
+    the frame's colours, only the regions a filter touches (vision.redaction.redact_i420).
+    """
+
+    __slots__ = ("index", "pts", "time", "_av", "_image", "_yuv", "modified", "yuv_modified")
 
     def __init__(self, index: int, av_frame: av.VideoFrame) -> None:
         self.index = index
@@ -36,7 +43,13 @@ class Frame:
         self.time: float | None = float(av_frame.time) if av_frame.time is not None else None
         self._av: av.VideoFrame | None = av_frame
         self._image: np.ndarray | None = None
+        self._yuv: np.ndarray | None = None
         self.modified = False
+        self.yuv_modified = False
+
+    @property
+    def key(self) -> bool:
+        return bool(self._av is not None and self._av.key_frame)
 
     @property
     def image(self) -> np.ndarray:
@@ -46,17 +59,49 @@ class Frame:
             self._image = self._av.to_ndarray(format="bgr24")
         return self._image
 
+    @property
+    def yuv(self) -> np.ndarray | None:
+        """The planar 4:2:0 pixels (a writable copy), or None when the frame is in another format
+        (full-range JPEG YUV, 4:4:4, 10-bit...): then draw on `image`."""
+        if self._yuv is None:
+            assert self._av is not None
+            av_frame = self._av
+            if av_frame.format.name != "yuv420p" or av_frame.width % 2 or av_frame.height % 2:
+                return None
+            self._yuv = av_frame.to_ndarray()
+        return self._yuv
+
+    def rgb(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """RGB at the asked size, scaled by swscale straight from the decoded frame."""
+        assert self._av is not None
+        w, h = width or self._av.width, height or self._av.height
+        out = thread_reformatter().reformat(
+            self._av, width=w, height=h, format="rgb24", interpolation="BILINEAR"
+        )
+        return out.to_ndarray()
+
+    def luma_thumbnail(self, step: int = 16) -> np.ndarray:
+        """Every `step`-th luma sample as float32 (for motion checks), without any conversion."""
+        assert self._av is not None
+        if self._av.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "nv12"):
+            gray = self._av.reformat(format="gray").to_ndarray()
+            return gray[::step, ::step].astype(np.float32)
+        plane = self._av.planes[0]
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
+        return rows[: self._av.height : step, : self._av.width : step].astype(np.float32)
+
     def to_av(self) -> av.VideoFrame:
         """The frame to encode: the decoded one untouched when nobody drew on it (saves two conversions)."""
+        if self.yuv_modified and self._yuv is not None:
+            return av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
         if self.modified or self._av is None:
-            out = av.VideoFrame.from_ndarray(self.image, format="bgr24")
-        else:
-            out = self._av
-        return out
+            return av.VideoFrame.from_ndarray(self.image, format="bgr24")
+        return self._av
 
     def release(self) -> None:
         self._av = None
         self._image = None
+        self._yuv = None
 
 
 class FrameProcessor(Protocol):

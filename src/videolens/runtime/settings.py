@@ -47,8 +47,12 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=30.0, gt=0)
     #: video jobs report results once per this many milliseconds of video (Rekognition: 500)
     job_sample_ms: int = Field(default=500, ge=1)
-    #: run the face detector on every Nth frame of a video job (1 = every frame; tracking links them)
-    job_detect_every: int = Field(default=1, ge=1)
+    #: which frames of a video job the face detector sees: 0 = adaptive (default: at most 0.4 s apart,
+    #: sooner on motion and cuts; face-track recall >= 99 % of every frame), 1 = every frame, N = every Nth
+    job_detect_every: int = Field(default=0, ge=0)
+    #: video jobs detect faces at this longer side (640: Rekognition's smallest face, 40 px at 1080p,
+    #: stays above CenterFace's 12-px floor); raise it for smaller faces, at a cost growing with the area
+    job_detect_max_side: int = Field(default=640, ge=64)
 
     #: a stream pull whose process stopped renewing for this long is taken over by another process
     stream_pull_lease_seconds: float = Field(default=30.0, gt=0)

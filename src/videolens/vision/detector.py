@@ -81,13 +81,15 @@ class FaceDetector:
         min_face_size: int = 12,
         max_input_side: int = 1280,
         providers: list[str] | None = None,
+        threads: int | None = None,
     ) -> None:
         self.threshold = threshold
         self.min_face_size = min_face_size
         self.max_input_side = max_input_side
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        # `threads`: the video pipeline runs decoding and encoding on the other cores at the same time
+        options.intra_op_num_threads = threads or max(1, min(4, os.cpu_count() or 1))
         options.inter_op_num_threads = 1
         # Idle ORT threads spin by default; on a busy machine (other workers, other requests) that
         # burns the cores the work needs: measured 2x slower detection under load with spinning on.
@@ -108,32 +110,50 @@ class FaceDetector:
     def providers(self) -> list[str]:
         return list(self._session.get_providers())
 
-    def _prepare(self, image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
-        """Resize (down only) and pad bottom/right to a multiple of 32; returns NCHW RGB blob and scale."""
+    def input_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size an image of `width` x `height` is detected at (downscaled only, aspect kept)."""
+        scale = min(1.0, self.max_input_side / max(height, width, 1))
+        if scale >= 1.0:
+            return width, height
+        return max(1, round(width * scale)), max(1, round(height * scale))
+
+    def _prepare(self, image_bgr: np.ndarray) -> np.ndarray:
+        """Resize (down only) to `input_size` and return RGB (the network's channel order)."""
         if image_bgr.ndim == 2:
             image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
         elif image_bgr.shape[2] == 4:
             image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_BGRA2BGR)
         height, width = image_bgr.shape[:2]
-        scale = min(1.0, self.max_input_side / max(height, width))
-        if scale < 1.0:
-            new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        new_w, new_h = self.input_size(width, height)
+        if (new_w, new_h) != (width, height):
             image_bgr = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_AREA)
-        else:
-            new_w, new_h = width, height
-        pad_w, pad_h = math.ceil(new_w / 32) * 32, math.ceil(new_h / 32) * 32
-        # The network was trained on RGB input in 0..255 without mean subtraction.
-        blob = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
-        blob[0, :, :new_h, :new_w] = image_bgr[:, :, ::-1].transpose(2, 0, 1)
-        return blob, scale
+        return np.asarray(image_bgr[:, :, ::-1])
 
     def detect(self, image_bgr: np.ndarray, threshold: float | None = None) -> list[Detection]:
         """Faces in the image, pixel coordinates of `image_bgr`, sorted by score (highest first)."""
         if image_bgr.size == 0:
             return []
-        thr = self.threshold if threshold is None else threshold
         height, width = image_bgr.shape[:2]
-        blob, scale = self._prepare(image_bgr)
+        return self.detect_rgb(self._prepare(image_bgr), (width, height), threshold)
+
+    def detect_rgb(
+        self, rgb: np.ndarray, frame_size: tuple[int, int], threshold: float | None = None
+    ) -> list[Detection]:
+        """Faces in an RGB image already at `input_size(*frame_size)`, in pixels of the full frame.
+
+        The video pipeline converts and scales the decoder's YUV frame straight to this size (one
+        swscale pass), so the full-size BGR frame is never built for frames only the detector sees.
+        """
+        if rgb.size == 0:
+            return []
+        thr = self.threshold if threshold is None else threshold
+        width, height = frame_size
+        new_h, new_w = rgb.shape[:2]
+        pad_w, pad_h = math.ceil(new_w / 32) * 32, math.ceil(new_h / 32) * 32
+        # The network was trained on RGB input in 0..255 without mean subtraction; pad bottom/right.
+        blob = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
+        blob[0, :, :new_h, :new_w] = rgb.transpose(2, 0, 1)
+        scale = new_w / width if width else 1.0
         heatmap, sizes, offsets, landmarks = self._session.run(_OUTPUTS, {_INPUT: blob})
         rows, cols = np.nonzero(heatmap[0, 0] > thr)
         if rows.size == 0:

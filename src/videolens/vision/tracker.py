@@ -154,6 +154,11 @@ class FaceTracker:
             result.append((track.track_id, det))
         return result
 
+    def end_tracks(self) -> None:
+        """A new shot begins: no live track continues (a face at the same place is a new face)."""
+        for t in self.tracks.values():
+            t.alive = False
+
     def _unclip(self, box: Box) -> Box:
         """Complete a box cut by the picture border from its visible side and a face's aspect ratio.
 

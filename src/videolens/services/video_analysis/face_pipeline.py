@@ -1,18 +1,17 @@
-"""Face detection / face search over every frame of a video, with tracking, reported per sampled time step.
+"""Face detection / face search of a stored video: the face-track configuration of the one pipeline.
 
-Every frame is decoded and run through the detector; the tracker links detections into tracks. Results
-are reported once per `sample_ms` of video (Rekognition samples every 500 ms): for sample time T, each
-track contributes the detection of its own that lies closest to T within [T - step/2, T + step/2), so a
-face missed by the detector on the exact frame at T is still reported. For face search every reported
-detection is embedded; tracks that never overlap in time and whose mean descriptors are close are the
-same person (they left the picture and came back), so one person keeps one `Index` for the whole video,
-and each person is matched against the collection once, on their mean descriptor.
+The video runs through `faces.track_faces` (frame source → adaptive sampler → CenterFace → tracker →
+per-step results; docs/architecture.md). Results are reported once per `sample_ms` of video
+(Rekognition samples every 500 ms): for sample time T, each track contributes the look of its own that
+lies closest to T within [T - step/2, T + step/2), so a face missed on the frame at T is still
+reported. For face search every reported detection is embedded; tracks that never overlap in time and
+whose mean descriptors are close are the same person (they left the picture and came back), so one
+person keeps one `Index` for the whole video, and each person is matched against the collection once,
+on their mean descriptor.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,17 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from videolens.media.video_reader import VideoMetadata, frames, probe
+from videolens.media.video_reader import VideoMetadata, probe
 from videolens.services.faces.models import AttributeLevel, FaceDetail
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.models import JobStopped, ResultEntry
+from videolens.services.video_analysis.faces import JOB_DETECT_MAX_SIDE, SamplingConfig, track_faces
+from videolens.services.video_analysis.pipeline import Stopped
 from videolens.vision.models import ModelRegistry
 from videolens.vision.similarity import THRESHOLD_DISTANCE
-from videolens.vision.tracker import FaceTracker
 from videolens.vision.types import Detection
 
-#: a track needs this many detected frames to be reported (single-frame false positives are noise)
-MIN_TRACK_DETECTIONS = 2
 #: two tracks are one person when their mean descriptors are closer than this (same-person gap of
 #: the calibrated similarity scale)
 SAME_PERSON_DISTANCE = THRESHOLD_DISTANCE
@@ -72,13 +70,20 @@ ShouldStop = Callable[[], bool]
 
 class FaceVideoAnalyzer:
     def __init__(
-        self, faces: FacesService, models: ModelRegistry, sample_ms: int = 500, detect_every: int = 1
+        self,
+        faces: FacesService,
+        models: ModelRegistry,
+        sample_ms: int = 500,
+        detect_every: int = 0,
+        detect_max_side: int = JOB_DETECT_MAX_SIDE,
     ) -> None:
         self.faces = faces
         self.models = models
         self.analysis = faces.analysis
         self.sample_ms = sample_ms
+        #: 0: the adaptive sampler (default); 1: every frame; N: every N-th frame
         self.detect_every = detect_every
+        self.detect_max_side = detect_max_side
 
     def detect(
         self,
@@ -144,48 +149,27 @@ class FaceVideoAnalyzer:
         name: str | None = None,
     ) -> tuple[VideoMetadata, list[_Sample], int, int]:
         meta = probe(path, name)
-        step = self.sample_ms
-        fps = meta.frame_rate or 25.0
-        expected = meta.frame_count or max(1, int(meta.duration_ms * fps / 1000))
-        tracker = FaceTracker(hold_frames=max(10, round(fps / 2)))
-        detector = self.models.detector
-        detected_frames: Counter[int] = Counter()
-        samples: list[_Sample] = []
-        window: int | None = None
-        best: dict[int, tuple[float, np.ndarray, Detection]] = {}
-        n = 0
+        detector = self.models.detector.with_max_input_side(self.detect_max_side)
 
-        def flush(k: int) -> None:
-            for tid in sorted(best):
-                _, image, det = best[tid]
-                detail = self.analysis.describe(image, det, attributes)
-                emb = self.models.embedder.embed(image, [det])[0] if embed else None
-                samples.append(_Sample(k * step, tid, detail, emb))
-            best.clear()
+        def describe(image: np.ndarray, det: Detection) -> FaceDetail:
+            return self.analysis.describe(image, det, attributes)
 
-        for frame in frames(path, name):
-            if should_stop():
-                raise JobStopped("the job was stopped")
-            k = math.floor((frame.time_ms + step / 2) / step)
-            if window is not None and k != window:
-                flush(window)
-            window = k
-            n += 1
-            if n % 16 == 0:
-                tracker.forget_before(frame.index - 4 * tracker.hold_frames)
-                progress(min(99.0, 100.0 * n / expected))
-            if frame.index % self.detect_every:
-                continue
-            for tid, det in tracker.update(frame.index, detector.detect(frame.image)):
-                detected_frames[tid] += 1
-                distance = abs(frame.time_ms - k * step)
-                if tid not in best or distance < best[tid][0]:
-                    best[tid] = (distance, frame.image, det)
-        if window is not None:
-            flush(window)
-        kept = [s for s in samples if detected_frames[s.track_id] >= MIN_TRACK_DETECTIONS]
-        n_tracks = len({s.track_id for s in kept})
-        return meta, kept, n, n_tracks
+        try:
+            result = track_faces(
+                path,
+                detector,
+                describe,
+                sampling=SamplingConfig.from_stride(self.detect_every),
+                step_ms=self.sample_ms,
+                embed=self.models.embedder.embed if embed else None,
+                should_stop=should_stop,
+                progress=progress,
+                name=name,
+            )
+        except Stopped as exc:
+            raise JobStopped("the job was stopped") from exc
+        samples = [_Sample(s.timestamp_ms, s.track_id, s.detail, s.embedding) for s in result.samples]
+        return meta, samples, result.frames, result.tracks
 
 
 def _group_persons(samples: list[_Sample]) -> dict[int, _Person]:

@@ -32,7 +32,11 @@ class _FaceVideoJob:
 
     def _analyze(self, run: JobRun) -> JobOutcome:
         analyzer = FaceVideoAnalyzer(
-            self.faces, self.models, self.settings.job_sample_ms, self.settings.job_detect_every
+            self.faces,
+            self.models,
+            self.settings.job_sample_ms,
+            self.settings.job_detect_every,
+            self.settings.job_detect_max_side,
         )
         job = run.job
         try:
