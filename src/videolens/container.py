@@ -11,6 +11,7 @@ from typing import Protocol
 
 from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.datastreams.factory import open_shard_log
+from videolens.backends.leases import SqlLeaseStore, named_lease_table
 from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
@@ -23,6 +24,10 @@ from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.service import JobsService
 from videolens.services.jobs.workers import JobWorkers
+from videolens.services.live.connected_home import ConnectedHomeKind
+from videolens.services.live.engine import LiveEngine
+from videolens.services.live.face_search import FaceSearchKind
+from videolens.services.live.service import ProcessorsService
 from videolens.services.models.service import ModelsService
 from videolens.services.rules.service import RulesService
 from videolens.services.storage.service import StorageService
@@ -92,6 +97,13 @@ class Container:
         )
         self.background.append(self.models_service)
         self.telemetry = Telemetry(self.db)
+        # live analysis: stream processors (kinds register here), run by the engine under named leases
+        leases = SqlLeaseStore(self.db, named_lease_table(), lease_seconds=settings.processor_lease_seconds)
+        self.processors = ProcessorsService(settings, self.db, self.streams, leases)
+        self.processors.kinds.register(FaceSearchKind(settings, self.faces, self.models, self.datastreams))
+        self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
+        self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
+        self.background.append(self.live)
 
     def start_background(self) -> None:
         for task in self.background:
