@@ -68,6 +68,9 @@ def test_create_describe_list_delete(api: httpx.Client) -> None:
     assert [s["name"] for s in second["streams"]] == ["results"]
 
     assert problem(api.post(DS, json={"name": "results", "shard_count": 1}), 409)
+    on_demand = api.post(DS, json={"name": "auto", "mode": "ON_DEMAND"}).json()
+    assert on_demand["mode"] == "ON_DEMAND" and len(on_demand["shards"]) == 4
+    assert api.delete(DS + "/auto").status_code == 204
     assert api.delete(DS + "/results").status_code == 204
     problem(api.get(DS + "/results"), 404)
     problem(api.delete(DS + "/results"), 404)
