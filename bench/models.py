@@ -31,8 +31,8 @@ from tests.conftest import make_settings  # noqa: E402
 from tests.models.servers import running  # noqa: E402
 from videolens.container import Container  # noqa: E402
 from videolens.media.images import encode_jpeg  # noqa: E402
-from videolens.services.models.kinds.tensor_spec import DecoderSpecModel, InputSpecModel  # noqa: E402
 from videolens.services.models.models import ModelInput  # noqa: E402
+from videolens.services.models.tensor_spec import DecoderSpecModel, InputSpecModel  # noqa: E402
 from videolens.vision.detection_decoders import decode  # noqa: E402
 from videolens.vision.onnx_runner import OnnxRunner  # noqa: E402
 

@@ -40,9 +40,9 @@ from videolens.services.errors import (
     PayloadTooLargeError,
     VideolensError,
 )
+from videolens.services.models import builtin_kind, http_kind, kserve_kind, onnx_kind  # noqa: F401 (registration)
 from videolens.services.models.errors import ModelError, ModelNotFoundError, ModelUnavailableError
-from videolens.services.models.kinds import kind
-from videolens.services.models.kinds.base import Invoker, KindContext, parse_config
+from videolens.services.models.kinds import Invoker, KindContext, kind, parse_config
 from videolens.services.models.models import ModelAnswer, ModelInfo, ModelInput, check_name, public_config
 from videolens.services.pagination import decode_token, encode_token
 

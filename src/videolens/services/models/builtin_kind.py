@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from videolens.services.errors import InvalidParameterError
-from videolens.services.models.kinds.base import KindConfig, KindContext, register_kind
+from videolens.services.models.kinds import KindConfig, KindContext, register_kind
 from videolens.services.models.models import ModelAnswer, ModelInput
 from videolens.vision.detection_decoders import Boxes
 from videolens.vision.person_detector import PersonDetector

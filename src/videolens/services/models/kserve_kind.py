@@ -18,10 +18,10 @@ from pydantic import Field, HttpUrl
 
 from videolens.services.errors import InvalidParameterError
 from videolens.services.models.errors import ModelError
-from videolens.services.models.kinds.base import KindConfig, KindContext, register_kind
-from videolens.services.models.kinds.tensor_spec import DecoderSpecModel, InputSpecModel, decode_outputs
+from videolens.services.models.kinds import KindConfig, KindContext, register_kind
 from videolens.services.models.models import ModelAnswer, ModelInput
 from videolens.services.models.resilience import RemoteSettings, ResilientClient
+from videolens.services.models.tensor_spec import DecoderSpecModel, InputSpecModel, decode_outputs
 from videolens.vision.onnx_runner import preprocess
 
 #: v2 datatypes we send or read, and their numpy types

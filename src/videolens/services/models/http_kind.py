@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, HttpUrl
 
-from videolens.services.models.kinds.base import KindConfig, KindContext, register_kind
+from videolens.services.models.kinds import KindConfig, KindContext, register_kind
 from videolens.services.models.models import ModelAnswer, ModelInput
 from videolens.services.models.resilience import RemoteSettings, ResilientClient
 

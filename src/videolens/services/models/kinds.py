@@ -1,7 +1,8 @@
-"""The model-kind registry: each kind module declares its key, its config type and how it loads.
+"""The model-kind registry: each `*_kind.py` module declares its key, its config type and how it loads.
 
 Registration is explicit (`@register_kind` on the class), a duplicate key raises, and creating a model
 is a dict lookup on the kind stored on its row; an unknown kind is a clear InvalidParameterError.
+service.py imports the kind modules, which registers them.
 """
 
 from __future__ import annotations
