@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from videolens.vision.models import ModelRegistry
 from videolens.services.video_analysis.faces import (
     FaceTrackResult,
     SamplingConfig,
     face_track_recall,
     track_faces,
 )
+from videolens.vision.models import ModelRegistry
 from videolens.vision.sampler import AdaptiveConfig
 from videolens.vision.types import Detection
 

@@ -23,6 +23,10 @@ from videolens.vision.types import Detection
 
 #: a track needs this many looks that found it to be reported (single-look false positives are noise)
 MIN_TRACK_DETECTIONS = 2
+#: face search embeds a track's first reported faces, then one every EMBED_EVERY_MS: a person is matched
+#: on the mean descriptor of their tracks, which a few samples per track already give
+EMBED_FIRST = 3
+EMBED_EVERY_MS = 2000
 
 D = TypeVar("D")
 
@@ -50,6 +54,7 @@ class StepCollector(Generic[D]):
         self.step = step_ms
         self.confirm_score = confirm_score
         self.best_score: dict[int, float] = {}
+        self._embedded: dict[int, tuple[int, float]] = {}  # track → (count, time ms of the last)
         #: every look of every track: (time ms, box), for track-level comparisons (the recall check)
         self.track_looks: dict[int, list[tuple[float, tuple[float, float, float, float]]]] = {}
         self.describe = describe
@@ -84,15 +89,27 @@ class StepCollector(Generic[D]):
         window: list[StepSample[D]] = []
         for index, faces in sorted(by_frame.items()):
             image = frames[index].bgr()
-            dets = [d for _, d in faces]
-            # one batch per frame: the embedder's network gains from it (docs/face-engine.md)
-            embeddings = self.embed(image, dets) if self.embed is not None else None
+            time_ms = frames[index].time * 1000.0
+            todo = [i for i, (tid, _) in enumerate(faces) if self._wants_embedding(tid, time_ms)]
+            embeddings: dict[int, np.ndarray] = {}
+            if self.embed is not None and todo:
+                # one batch per frame: the embedder's network gains from it (docs/face-engine.md)
+                batch = self.embed(image, [faces[i][1] for i in todo])
+                embeddings = {i: batch[k] for k, i in enumerate(todo)}
             for i, (tid, det) in enumerate(faces):
-                emb = embeddings[i] if embeddings is not None else None
-                time_ms = frames[index].time * 1000.0
+                emb = embeddings.get(i)
                 window.append(StepSample(k * self.step, time_ms, tid, det, self.describe(image, det), emb))
         self.samples.extend(sorted(window, key=lambda s: s.track_id))
         self._best.clear()
+
+    def _wants_embedding(self, tid: int, time_ms: float) -> bool:
+        if self.embed is None:
+            return False
+        count, last = self._embedded.get(tid, (0, -1e18))
+        if count < EMBED_FIRST or time_ms - last >= EMBED_EVERY_MS:
+            self._embedded[tid] = (count + 1, time_ms)
+            return True
+        return False
 
     def finish(self) -> list[StepSample[D]]:
         """The reported samples, in time order, of the tracks found on at least MIN_TRACK_DETECTIONS
