@@ -27,12 +27,15 @@ def test_whole_clip(hamilton_fragments: list[Fragment], tmp_path: Path) -> None:
     path = tmp_path / "clip.mp4"
     with path.open("wb") as out:
         info = mp4_clip.write_mp4((f.to_bytes() for f in hamilton_fragments), out)
-    assert (info.video_packets, info.audio_packets) == (275, 431)
+    # time zero is the first key frame (0.844 s into the source): the audio before it is left out
+    assert (info.video_packets, info.audio_packets) == (275, 394)
+    assert info.first_timestamp_s == pytest.approx(0.844)
     data = path.read_bytes()
     assert data[4:8] == b"ftyp"
     video, audio, duration, pts = probe(data)
-    assert (video, audio) == (275, 431)
-    assert duration == pytest.approx(10.02, abs=0.02)
+    assert (video, audio) == (275, 394)
+    assert pts[0] == 0.0
+    assert duration == pytest.approx(10.02 - 0.844, abs=0.02)
     # continuous: no frame interval longer than one frame (29.97 fps)
     gaps = [b - a for a, b in zip(pts, pts[1:], strict=False)]
     assert max(gaps) < 0.035 and min(gaps) > 0.03

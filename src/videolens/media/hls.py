@@ -6,8 +6,14 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
+
+from videolens.media.mkv_frames import entry_frames, read_fragment
+from videolens.media.remux import ANY_CODEC, Remuxer, RemuxError, open_streams
+
+__all__ = ["RemuxError", "Segment", "fragment_to_ts", "master_playlist", "media_playlist"]
 
 
 @dataclass(frozen=True)
@@ -65,25 +71,23 @@ def fragment_to_ts(fragment: bytes, *, offset_s: float = 0.0) -> bytes:
 
     MPEG-TS clocks wrap after ~26.5 h at 90 kHz, and producers often stamp epoch milliseconds, so
     callers pass the stream's first timestamp as offset to keep segment times small and continuous.
+    Each segment decodes on its own (a player may start or seek anywhere): it starts on the key frame
+    with the SPS/PPS in front of it (also when that is an open-GOP I picture, not an IDR) and leaves
+    out open-GOP leading pictures, which need the previous segment's frames.
     """
+    try:
+        frames = read_fragment(fragment)
+    except ValueError as exc:
+        raise RemuxError("invalid-media", f"fragment is not readable Matroska: {exc}") from exc
     out = io.BytesIO()
-    with (
-        av.open(io.BytesIO(fragment), "r", format="matroska") as source,
-        av.open(out, "w", format="mpegts") as target,
-    ):
-        mapping = {}
-        for stream in source.streams:
-            if stream.type in ("video", "audio"):
-                mapping[stream.index] = target.add_stream_from_template(stream)
-        for packet in source.demux():
-            if packet.dts is None or packet.stream.index not in mapping or packet.size == 0:
-                continue
-            time_base = packet.stream.time_base
-            assert time_base is not None
-            shift = round(offset_s / time_base)
-            packet.dts -= shift
-            if packet.pts is not None:
-                packet.pts -= shift
-            packet.stream = mapping[packet.stream.index]
-            target.mux(packet)
+    with av.open(out, "w", format="mpegts") as target:
+        mapping, video = open_streams(
+            target, fragment, frames, keep={"video": ANY_CODEC, "audio": ANY_CODEC}, require_video=False
+        )
+        time_base = Fraction(frames.timecode_scale, 1_000_000_000)
+        origin = round(Fraction(offset_s) / time_base)
+        track = frames.track(video) if video is not None else None
+        avcc = track.codec_private if track and track.codec_id == "V_MPEG4/ISO/AVC" else None
+        remuxer = Remuxer(target, mapping, video, time_base, origin, inband_avcc=avcc or None)
+        remuxer.add(entry_frames(frames, drop_audio_before=False))
     return out.getvalue()

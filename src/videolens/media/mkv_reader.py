@@ -2,129 +2,47 @@
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
 from videolens.media import ebml
+from videolens.media.mkv_elements import parse_block, parse_block_group, parse_info, parse_tracks
+from videolens.media.mkv_events import (
+    Block,
+    ClusterEnd,
+    ClusterStart,
+    EbmlHeader,
+    Event,
+    MkvError,
+    SegmentEnd,
+    SegmentInfo,
+    SegmentStart,
+    StreamEnd,
+    TagsElement,
+    TrackInfo,
+    Tracks,
+)
+
+__all__ = [
+    "Block",
+    "ClusterEnd",
+    "ClusterStart",
+    "EbmlHeader",
+    "Event",
+    "MkvError",
+    "MkvReader",
+    "SegmentEnd",
+    "SegmentInfo",
+    "SegmentStart",
+    "StreamEnd",
+    "TagsElement",
+    "TrackInfo",
+    "Tracks",
+]
 
 #: non-cluster elements are buffered whole; anything larger than this is not a sane header
 MAX_HEADER_ELEMENT = 16 * 1024 * 1024
 #: a single block (frame) larger than this is rejected instead of buffered
 MAX_BLOCK = 64 * 1024 * 1024
-
-
-class MkvError(ValueError):
-    """The bytes are not a Matroska stream we can follow (reason in .kind)."""
-
-    def __init__(self, kind: str, message: str, offset: int = 0) -> None:
-        super().__init__(f"{message} (offset {offset})")
-        self.kind = kind  # "not-mkv" | "malformed" | "too-large"
-        self.offset = offset
-
-
-@dataclass(frozen=True)
-class EbmlHeader:
-    raw: bytes
-    doc_type: str
-    offset: int = 0  # where this document starts in the byte stream (GetMedia sends many)
-
-
-@dataclass(frozen=True)
-class SegmentStart:
-    offset: int
-    size: int | None  # None = unknown size (live muxers)
-
-
-@dataclass(frozen=True)
-class SegmentInfo:
-    raw: bytes
-    timecode_scale: int  # nanoseconds per timecode unit
-    duration: float | None
-
-
-@dataclass(frozen=True)
-class TrackInfo:
-    number: int
-    type: int  # 1 video, 2 audio, 17 subtitle
-    codec_id: str
-    codec_private: bytes
-    default_duration_ns: int | None
-    width: int | None = None
-    height: int | None = None
-
-    @property
-    def is_video(self) -> bool:
-        return self.type == 1
-
-
-@dataclass(frozen=True)
-class Tracks:
-    raw: bytes
-    tracks: tuple[TrackInfo, ...]
-
-
-@dataclass(frozen=True)
-class TagsElement:
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class ClusterStart:
-    offset: int
-    timecode: int  # in TimecodeScale units
-    size: int | None
-
-
-@dataclass(frozen=True)
-class Block:
-    """One frame (or laced frames) of one track; `data` is the SimpleBlock payload, flags normalised."""
-
-    track: int
-    cluster_timecode: int
-    relative_timecode: int
-    keyframe: bool
-    data: bytes
-    header_len: int  # track varint + int16 timecode + flags byte
-    duration: int | None = None  # BlockDuration of a BlockGroup, in timecode units
-
-    @property
-    def timecode(self) -> int:
-        return self.cluster_timecode + self.relative_timecode
-
-
-@dataclass(frozen=True)
-class ClusterEnd:
-    offset: int
-    timecode: int
-
-
-@dataclass(frozen=True)
-class SegmentEnd:
-    offset: int
-
-
-@dataclass(frozen=True)
-class StreamEnd:
-    """Returned by close(): whether the input stopped at a clean element boundary."""
-
-    complete: bool
-    incomplete_cluster_timecode: int | None = None
-    incomplete_cluster_offset: int | None = None
-    pending_bytes: int = 0
-
-
-Event = (
-    EbmlHeader
-    | SegmentStart
-    | SegmentInfo
-    | Tracks
-    | TagsElement
-    | ClusterStart
-    | Block
-    | ClusterEnd
-    | SegmentEnd
-    | StreamEnd
-)
 
 
 @dataclass
@@ -263,9 +181,9 @@ class MkvReader:
                 raw = bytes(buf[pos : pos + header_len + size])
                 payload = raw[header_len:]
                 if element_id == ebml.INFO:
-                    events.append(_parse_info(raw, payload))
+                    events.append(parse_info(raw, payload))
                 elif element_id == ebml.TRACKS:
-                    events.append(_parse_tracks(raw, payload, absolute))
+                    events.append(parse_tracks(raw, payload, absolute))
                 elif element_id == ebml.TAGS:
                     events.append(TagsElement(raw))
                 pos = whole
@@ -318,90 +236,8 @@ class MkvReader:
             if cluster.timecode is None:
                 raise MkvError("malformed", "block before the cluster timecode", absolute)
             if element_id == ebml.SIMPLE_BLOCK:
-                events.append(_parse_block(payload, cluster.timecode, None, None, absolute))
+                events.append(parse_block(payload, cluster.timecode, None, None, absolute))
             else:
-                events.append(_parse_block_group(payload, cluster.timecode, absolute))
+                events.append(parse_block_group(payload, cluster.timecode, absolute))
             cluster.blocks += 1
         return whole
-
-
-def _parse_block(
-    payload: bytes, cluster_timecode: int, keyframe: bool | None, duration: int | None, offset: int
-) -> Block:
-    track = ebml.read_vint(payload, 0, keep_marker=False)
-    if track is None or len(payload) < track[1] + 3:
-        raise MkvError("malformed", "truncated block header", offset)
-    number, track_len = track
-    relative = struct.unpack_from(">h", payload, track_len)[0]
-    flags = payload[track_len + 2]
-    if keyframe is None:
-        keyframe = bool(flags & 0x80)
-    else:
-        # a Block inside a BlockGroup: rewrite its flags the SimpleBlock way
-        flags = (flags & 0x7F) | (0x80 if keyframe else 0)
-        payload = payload[: track_len + 2] + bytes([flags]) + payload[track_len + 3 :]
-    return Block(number, cluster_timecode, relative, keyframe, payload, track_len + 3, duration)
-
-
-def _parse_block_group(payload: bytes, cluster_timecode: int, offset: int) -> Block:
-    block: bytes | None = None
-    referenced = False
-    duration: int | None = None
-    for child in ebml.iter_children(payload):
-        if child.id == ebml.BLOCK:
-            block = child.payload(payload)
-        elif child.id == ebml.REFERENCE_BLOCK:
-            referenced = True
-        elif child.id == ebml.BLOCK_DURATION:
-            duration = ebml.read_uint(child.payload(payload))
-    if block is None:
-        raise MkvError("malformed", "BlockGroup without a Block", offset)
-    return _parse_block(block, cluster_timecode, not referenced, duration, offset)
-
-
-def _parse_info(raw: bytes, payload: bytes) -> SegmentInfo:
-    scale = 1_000_000
-    duration: float | None = None
-    for child in ebml.iter_children(payload):
-        if child.id == ebml.TIMECODE_SCALE:
-            scale = ebml.read_uint(child.payload(payload))
-        elif child.id == ebml.DURATION:
-            duration = ebml.read_float(child.payload(payload))
-    return SegmentInfo(raw, scale, duration)
-
-
-def _parse_tracks(raw: bytes, payload: bytes, offset: int) -> Tracks:
-    tracks: list[TrackInfo] = []
-    for entry in ebml.iter_children(payload):
-        if entry.id != ebml.TRACK_ENTRY:
-            continue
-        body = entry.payload(payload)
-        number = 0
-        track_type = 0
-        codec_id = ""
-        private = b""
-        default_duration: int | None = None
-        width: int | None = None
-        height: int | None = None
-        for child in ebml.iter_children(body):
-            value = child.payload(body)
-            if child.id == ebml.TRACK_NUMBER:
-                number = ebml.read_uint(value)
-            elif child.id == ebml.TRACK_TYPE:
-                track_type = ebml.read_uint(value)
-            elif child.id == ebml.CODEC_ID:
-                codec_id = value.decode("ascii", "replace").rstrip("\x00")
-            elif child.id == ebml.CODEC_PRIVATE:
-                private = value
-            elif child.id == ebml.DEFAULT_DURATION:
-                default_duration = ebml.read_uint(value)
-            elif child.id == ebml.VIDEO:
-                for video_child in ebml.iter_children(value):
-                    if video_child.id == ebml.PIXEL_WIDTH:
-                        width = ebml.read_uint(video_child.payload(value))
-                    elif video_child.id == ebml.PIXEL_HEIGHT:
-                        height = ebml.read_uint(video_child.payload(value))
-        if number == 0:
-            raise MkvError("malformed", "TrackEntry without a TrackNumber", offset)
-        tracks.append(TrackInfo(number, track_type, codec_id, private, default_duration, width, height))
-    return Tracks(raw, tuple(tracks))

@@ -1,23 +1,32 @@
-"""Remux a run of Matroska fragments into one MP4 (GetClip) with PyAV: no re-encode, audio kept."""
+"""Remux a run of Matroska fragments into one MP4 (GetClip): no re-encode, audio kept.
+
+What a clip holds (the guarantees docs/streams.md states):
+- whole fragments, each starting on its key frame; the clip's time zero is the first fragment's key
+  frame, and every frame keeps its producer timing relative to it (gaps between fragments stay gaps);
+- every stored video frame of those fragments, in decode order with a key-frame flag and a DTS, except
+  the open-GOP leading pictures of the first fragment (they present before its key frame and need the
+  GOP before it), and audio presented before time zero;
+- one set of tracks and codec private data: a fragment whose tracks or CodecPrivate differ from the
+  first one's is refused (as KVS does), never written into a file no decoder can follow.
+"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import IO
 
 import av
 import av.container
 
+from videolens.media.mkv_events import MkvError
+from videolens.media.mkv_frames import entry_frames, read_fragment
+from videolens.media.remux import Remuxer, RemuxError, open_streams
 
-class ClipError(ValueError):
-    """The fragments cannot become an MP4 (reason in .kind)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind  # "no-fragments" | "unsupported-codec" | "missing-codec-private" | "invalid-media"
-
+#: the error GetClip raises; kinds as RemuxError's plus "no-fragments"
+ClipError = RemuxError
 
 #: codecs an MP4 clip may carry, as GetClip allows them (video first track, optional audio)
 VIDEO_CODECS = frozenset({"h264", "hevc"})
@@ -28,8 +37,8 @@ AUDIO_CODECS = frozenset({"aac", "pcm_alaw", "pcm_mulaw", "mp3", "opus"})
 class ClipInfo:
     video_packets: int
     audio_packets: int
-    duration_s: float
-    first_timestamp_s: float  # of the first packet, on the fragments' (producer) time line
+    duration_s: float  # from time zero to the last video frame's presentation time
+    first_timestamp_s: float  # time zero on the fragments' (producer) time line
 
 
 def write_mp4(
@@ -37,74 +46,54 @@ def write_mp4(
 ) -> ClipInfo:
     """Concatenate fragment blobs (each a standalone Matroska document) into `out` as one MP4.
 
-    Timestamps are shifted so the clip starts at zero; fragments keep their relative spacing, so the
-    time line is continuous when they are. `out` must be seekable for a plain MP4 (moov at the end).
+    `out` must be seekable for a plain MP4 (moov at the end).
     """
     output: av.container.OutputContainer | None = None
-    mapping: dict[int, av.stream.Stream] = {}
-    origin: float | None = None
-    counts = {"video": 0, "audio": 0}
-    last_end = 0.0
+    remuxer: Remuxer | None = None
+    signature: tuple[object, ...] = ()
     try:
         for blob in fragments:
             try:
-                source = av.open(io.BytesIO(blob), "r", format="matroska")
-            except av.error.FFmpegError as exc:
-                raise ClipError("invalid-media", f"fragment is not decodable Matroska: {exc}") from exc
-            with source:
-                if output is None:
-                    output = av.open(out, "w", format=fmt, options=options or {})
-                    mapping = _add_streams(output, source)
-                for packet in source.demux():
-                    if packet.dts is None or packet.stream.index not in mapping or packet.size == 0:
-                        continue
-                    time_base = packet.stream.time_base
-                    assert time_base is not None
-                    dts_s = float(packet.dts * time_base)
-                    if origin is None:
-                        origin = dts_s
-                    target = mapping[packet.stream.index]
-                    shift = round(origin / time_base)
-                    packet.dts -= shift
-                    if packet.pts is not None:
-                        packet.pts -= shift
-                    end_s = float(((packet.pts or packet.dts) + (packet.duration or 0)) * time_base)
-                    last_end = max(last_end, end_s)
-                    counts[packet.stream.type] = counts.get(packet.stream.type, 0) + 1
-                    packet.stream = target
-                    output.mux(packet)
-        if output is None:
+                fragment = read_fragment(blob)
+            except (MkvError, ValueError) as exc:
+                raise ClipError("invalid-media", f"fragment is not readable Matroska: {exc}") from exc
+            if remuxer is None:
+                output = av.open(out, "w", format=fmt, options=options or {})
+                mapping, video = open_streams(
+                    output, blob, fragment, keep={"video": VIDEO_CODECS, "audio": AUDIO_CODECS}
+                )
+                signature = fragment.signature
+                time_base = Fraction(fragment.timecode_scale, 1_000_000_000)
+                remuxer = Remuxer(output, mapping, video, time_base, origin=fragment.start)
+                remuxer.add(entry_frames(fragment))
+                continue
+            if fragment.signature != signature:
+                raise ClipError(
+                    "tracks-changed",
+                    f"the fragment at {fragment.start} changes tracks or codec private data within the clip",
+                )
+            remuxer.add(list(fragment.frames))
+        if remuxer is None:
             raise ClipError("no-fragments", "no fragments to put in the clip")
     finally:
         if output is not None:
             output.close()
-    return ClipInfo(counts["video"], counts["audio"], last_end, origin or 0.0)
+    return _info(remuxer)
+
+
+def _info(remuxer: Remuxer) -> ClipInfo:
+    video = remuxer.counts.get(remuxer.video_track) if remuxer.video_track is not None else None
+    audio = sum(c.frames for t, c in remuxer.counts.items() if t != remuxer.video_track)
+    scale = float(remuxer.time_base)
+    return ClipInfo(
+        video_packets=video.frames if video else 0,
+        audio_packets=audio,
+        duration_s=(video.end if video else 0) * scale,
+        first_timestamp_s=remuxer.origin * scale,
+    )
 
 
 def clip_bytes(fragments: Iterable[bytes]) -> bytes:
     buffer = io.BytesIO()
     write_mp4(fragments, buffer)
     return buffer.getvalue()
-
-
-def _add_streams(
-    output: av.container.OutputContainer, source: av.container.InputContainer
-) -> dict[int, av.stream.Stream]:
-    mapping: dict[int, av.stream.Stream] = {}
-    videos = [s for s in source.streams if s.type == "video"]
-    if not videos:
-        raise ClipError("unsupported-codec", "the fragments have no video track")
-    for stream in source.streams:
-        name = stream.codec_context.name if stream.codec_context else ""
-        if stream.type == "video":
-            if name not in VIDEO_CODECS:
-                raise ClipError("unsupported-codec", f"video codec {name!r} cannot go into an MP4 clip")
-            if not stream.codec_context.extradata:
-                raise ClipError("missing-codec-private", "the video track has no codec private data")
-        elif stream.type == "audio":
-            if name not in AUDIO_CODECS:
-                continue  # GetClip keeps only audio MP4 can carry; other tracks are left out
-        else:
-            continue
-        mapping[stream.index] = output.add_stream_from_template(stream)
-    return mapping

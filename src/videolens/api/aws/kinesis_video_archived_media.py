@@ -8,7 +8,11 @@ from typing import Any, cast
 from videolens.api.aws.registry import AwsContext, AwsService
 from videolens.api.kvs_wire import KVS_ERRORS, hls_master_url
 from videolens.services.errors import InvalidMediaError, InvalidParameterError
-from videolens.services.streams.errors import MissingCodecPrivateDataError, UnsupportedMediaTypeError
+from videolens.services.streams.errors import (
+    InvalidCodecPrivateDataError,
+    MissingCodecPrivateDataError,
+    UnsupportedMediaTypeError,
+)
 from videolens.services.streams.models import TimeKind
 
 
@@ -139,6 +143,7 @@ SERVICE = AwsService(
         **KVS_ERRORS,
         UnsupportedMediaTypeError: "UnsupportedStreamMediaTypeException",
         MissingCodecPrivateDataError: "MissingCodecPrivateDataException",
+        InvalidCodecPrivateDataError: "InvalidCodecPrivateDataException",
         InvalidMediaError: "InvalidMediaFrameException",
     },
     validation_error="InvalidArgumentException",

@@ -32,6 +32,12 @@ class MissingCodecPrivateDataError(InvalidMediaError):
     code = "missing-codec-private-data"
 
 
+class InvalidCodecPrivateDataError(InvalidMediaError):
+    """The fragments of one clip change tracks or codec private data (KVS refuses that too)."""
+
+    code = "invalid-codec-private-data"
+
+
 class ConnectionLimitError(LimitExceededError):
     """Too many concurrent readers or producers on a stream."""
 

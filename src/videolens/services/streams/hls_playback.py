@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from videolens.media import hls
 from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.streams import identifiers
+from videolens.services.streams.errors import UnsupportedMediaTypeError
 from videolens.services.streams.fragments import FragmentIndex
 from videolens.services.streams.hls_sessions import HlsSession, HlsTokens
 from videolens.services.streams.models import FragmentInfo, StreamInfo, TimeKind
@@ -119,4 +120,7 @@ class HlsPlayback:
         stream_id, _info = self._archived(session.stream, None)
         identifiers.fragment_id(number)
         fragment = self.index.by_number(stream_id, number)
-        return hls.fragment_to_ts(self.index.read(fragment), offset_s=session.base)
+        try:
+            return hls.fragment_to_ts(self.index.read(fragment), offset_s=session.base)
+        except hls.RemuxError as exc:
+            raise UnsupportedMediaTypeError(f"fragment {number}: {exc}") from exc

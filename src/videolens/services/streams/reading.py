@@ -1,15 +1,21 @@
-"""Reading stored fragments back: GetMedia documents, selectors, and the live tail."""
+"""Reading stored fragments back: GetMedia documents, selectors, the live tail, and GetClip's MP4."""
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from videolens.media import kvs_tags
+from videolens.media import kvs_tags, mp4_clip
 from videolens.services.errors import InvalidParameterError
 from videolens.services.streams import identifiers
+from videolens.services.streams.errors import (
+    InvalidCodecPrivateDataError,
+    MissingCodecPrivateDataError,
+    UnsupportedMediaTypeError,
+)
 from videolens.services.streams.fragments import FragmentIndex
 from videolens.services.streams.models import FragmentInfo
 
@@ -92,3 +98,43 @@ def tail(
         if not keep_waiting(clock() - idle_since):
             return
         wait(0.2)
+
+
+def clip_chunks(
+    index: FragmentIndex, fragments: Sequence[FragmentInfo], *, max_bytes: int
+) -> tuple[Iterator[bytes], mp4_clip.ClipInfo]:
+    """GetClip: the first fragments (up to max_bytes, at least one) as one MP4, spooled, read in chunks.
+
+    The MP4 is complete before the first byte goes out, so media errors surface as errors; which frames
+    it holds and how its times map is `mp4_clip`'s contract.
+    """
+    total = 0
+    chosen: list[FragmentInfo] = []
+    for fragment in fragments:
+        total += fragment.size
+        if chosen and total > max_bytes:
+            break
+        chosen.append(fragment)
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - handed to the iterator
+    try:
+        info = mp4_clip.write_mp4((index.read(f) for f in chosen), spool)
+    except mp4_clip.ClipError as exc:
+        spool.close()
+        if exc.kind == "missing-codec-private":
+            raise MissingCodecPrivateDataError(str(exc)) from exc
+        if exc.kind == "tracks-changed":
+            raise InvalidCodecPrivateDataError(str(exc)) from exc
+        raise UnsupportedMediaTypeError(str(exc)) from exc
+    spool.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while True:
+                block = spool.read(256 * 1024)
+                if not block:
+                    return
+                yield block
+        finally:
+            spool.close()
+
+    return chunks(), info

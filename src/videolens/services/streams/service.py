@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,18 +19,20 @@ from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.pagination import decode_token, encode_token
 from videolens.services.streams import identifiers
 from videolens.services.streams.catalog import StreamCatalog
-from videolens.services.streams.errors import (
-    MissingCodecPrivateDataError,
-    NoDataRetentionError,
-    UnsupportedMediaTypeError,
-)
+from videolens.services.streams.errors import NoDataRetentionError
 from videolens.services.streams.fragments import FragmentIndex, TimeKind
 from videolens.services.streams.hls_playback import HlsPlayback
 from videolens.services.streams.hls_sessions import HlsTokens
 from videolens.services.streams.ingest import IngestLimits, IngestSession, TimecodeType
 from videolens.services.streams.models import FragmentInfo, StreamInfo
 from videolens.services.streams.pull_manager import PullManager
-from videolens.services.streams.reading import StartSelector, media_document, start_seq, tail
+from videolens.services.streams.reading import (
+    StartSelector,
+    clip_chunks,
+    media_document,
+    start_seq,
+    tail,
+)
 
 #: GetClip limits (KVS: first 100 MB or 200 fragments of the range)
 CLIP_MAX_FRAGMENTS = 200
@@ -267,34 +268,7 @@ class StreamsService(HlsPlayback):
         fragments = self._range(stream_id, kind, start, end, CLIP_MAX_FRAGMENTS)
         if not fragments:
             raise NotFoundError("no fragments in the requested range")
-        total = 0
-        chosen: list[FragmentInfo] = []
-        for fragment in fragments:
-            total += fragment.size
-            if chosen and total > CLIP_MAX_BYTES:
-                break
-            chosen.append(fragment)
-        spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - handed to the iterator
-        try:
-            info = mp4_clip.write_mp4((self.index.read(f) for f in chosen), spool)
-        except mp4_clip.ClipError as exc:
-            spool.close()
-            if exc.kind == "missing-codec-private":
-                raise MissingCodecPrivateDataError(str(exc)) from exc
-            raise UnsupportedMediaTypeError(str(exc)) from exc
-        spool.seek(0)
-
-        def chunks() -> Iterator[bytes]:
-            try:
-                while True:
-                    block = spool.read(256 * 1024)
-                    if not block:
-                        return
-                    yield block
-            finally:
-                spool.close()
-
-        return chunks(), info
+        return clip_chunks(self.index, fragments, max_bytes=CLIP_MAX_BYTES)
 
     def images(
         self,
