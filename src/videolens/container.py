@@ -30,6 +30,7 @@ from videolens.services.live.face_search import FaceSearchKind
 from videolens.services.live.service import ProcessorsService
 from videolens.services.models.service import ModelsService
 from videolens.services.rules.service import RulesService
+from videolens.services.sightings.service import SightingsService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
@@ -77,7 +78,11 @@ class Container:
         self.jobs = JobsService(settings, self.db, self.storage, self.events)
         # job types: one registration line each (services/jobs/registry.py)
         self.jobs.types.register(FaceDetectionJob(settings, self.storage, self.faces, self.models))
-        self.jobs.types.register(FaceSearchJob(settings, self.storage, self.faces, self.models))
+        # sightings: face tracks of search jobs (and stream processors) kept and searchable
+        self.sightings = SightingsService(self.db, self.faces, settings.sightings_video_retention_days)
+        self.jobs.types.register(
+            FaceSearchJob(settings, self.storage, self.faces, self.models, self.sightings)
+        )
         self.jobs.types.register(AnonymizeJob(self.anonymizer, self.storage, self.faces))
         #: anonymization's job API for the front doors (submit, upload, download)
         self.anonymize = AnonymizeJobs(self.jobs, self.storage)

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     #: the face detector's input side for live analysis (as job_detect_max_side)
     processor_detect_max_side: int = Field(default=640, ge=64)
 
+    # sightings
+    #: a stored video's face sightings are kept this long after its job (the object may outlive it)
+    sightings_video_retention_days: float = Field(default=30.0, gt=0)
+
     # events (topics, subscriptions)
     #: first retry delay of a failed webhook / MQTT delivery; doubles per attempt
     event_retry_base_seconds: float = Field(default=1.0, gt=0)
