@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 
 from tests.anonymize.synthetic import Actor, linear, load_sprite, render, square, write_video
 from tests.conftest import RunningServer
@@ -59,6 +60,16 @@ def test_a_face_search_job_keeps_its_tracks_as_sightings(
     assert hit.clip == {"Video": "s3://cams/lobby.mp4", "StartSeconds": hit.start_s, "EndSeconds": hit.end_s}
     # the clip's range is playable: the stored object decodes there
     assert _decoded_frames(video, hit.start_s, hit.end_s) >= int((OFF - ON) * FPS) - FPS
+
+    # the native REST door answers the same, by upload; a non-image is a problem+json 400
+    biden = (media_dir / "faces" / "biden" / "biden.jpg").read_bytes()
+    rest = httpx.post(f"{server.url}/v1/sightings/search", content=biden, timeout=30)
+    assert rest.status_code == 200
+    assert [(d["sighting_id"], d["clip"]) for d in rest.json()["Sightings"]] == [(hit.sighting_id, hit.clip)]
+    bad = httpx.post(f"{server.url}/v1/sightings/search", content=b"not an image", timeout=30)
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    groups_doc = httpx.get(f"{server.url}/v1/sightings/groups", timeout=30).json()
+    assert [g["sighting_ids"] for g in groups_doc["Groups"]] == [[hit.sighting_id]]
 
     # a stranger finds nothing; the one track is one group
     assert sightings.search_image((media_dir / "faces" / "rose_leslie" / "img2.jpg").read_bytes()) == []

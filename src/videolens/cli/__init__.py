@@ -19,6 +19,7 @@ from videolens.cli import (
     models,
     processors,
     serve,
+    sightings,
     streams,
 )
 
@@ -34,6 +35,7 @@ app.add_typer(events.topics_app, name="topics")
 app.add_typer(events.rules_app, name="rules")
 app.add_typer(models.models_app, name="models")
 app.add_typer(processors.processors_app, name="processors")
+app.add_typer(sightings.sightings_app, name="sightings")
 app.command("anonymize")(anonymize.anonymize_command)
 
 

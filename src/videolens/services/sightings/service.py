@@ -158,6 +158,12 @@ class SightingsService:
         vector = self.faces.analysis.embed(analysed.image, [largest])[0]
         return self.search_descriptor(vector, stream, since_s)
 
+    def search_face(
+        self, collection_id: str, face_id: str, stream: str | None = None, since_s: float | None = None
+    ) -> list[Appearance]:
+        """Every appearance of an enrolled face (its stored descriptor), newest first."""
+        return self.search_descriptor(self.faces.face_descriptor(collection_id, face_id), stream, since_s)
+
     def thumbnail(self, sighting_id: str) -> bytes:
         with self.db.session() as s:
             row = s.get(SightingRow, sighting_id)
