@@ -21,8 +21,8 @@ from tests.aws.shape_check import check_json_body
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.api.aws.errors import ParamValidationError
 from videolens.container import Container
-from videolens.vision.models import ModelRegistry
 from videolens.runtime.settings import Settings
+from videolens.vision.models import ModelRegistry
 
 REGION = "us-east-1"
 DEV_KEY = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")

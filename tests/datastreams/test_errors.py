@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 from tests.conftest import RunningServer
 from tests.datastreams.conftest import kinesis_client
 from videolens.container import Container
-from videolens.vision.models import ModelRegistry
 from videolens.runtime.settings import Settings
+from videolens.vision.models import ModelRegistry
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
