@@ -16,6 +16,7 @@ from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
 from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
+from videolens.services.anonymize.upload_sweeper import UploadSweeper
 from videolens.services.auth.keys import KeysService
 from videolens.services.datastreams.retention import DataStreamRetention
 from videolens.services.datastreams.service import DataStreamsService
@@ -96,6 +97,11 @@ class Container:
         )
         self.datastreams = DataStreamsService(settings, self.db, self.datastream_log)
         self.background.append(DataStreamRetention(self.datastreams))
+        self.background.append(
+            UploadSweeper(
+                self.jobs, self.storage, settings.upload_grace_seconds, settings.upload_sweep_seconds
+            )
+        )
         # models (bring your own) + the /metrics exposition
         self.models_service = ModelsService(
             settings, self.db, self.blobs, self.faces, face_detector=lambda: self.models.detector

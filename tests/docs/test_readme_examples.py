@@ -164,3 +164,17 @@ def test_datastreams_section(server: RunningServer) -> None:
     frames = namespace["frames"]
     assert isinstance(frames, list) and len(frames) == 103
     assert sorted(f for f in frames if f is not None) == list(range(100))
+
+
+def test_limits_section(server: RunningServer, tmp_path: Path) -> None:
+    """'Limits and bad input': the oversized image is a 413, the bad option a 400, nothing stored."""
+    script = against(server, bash_block_after("## Limits and bad input"))
+    r = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    first, second = (json.loads(line) for line in r.stdout.split("\n") if line.strip())
+    assert first["status"] == 413 and first["type"].endswith("/image-too-large")
+    assert second["status"] == 400 and "mask_scale" in second["detail"]
+    assert not (tmp_path / "big.png").exists()
+    assert server.container.storage.list_buckets() == []

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from videolens import __version__
 from videolens.api.aws.dispatch import AwsDispatcher
 from videolens.api.http_metrics import HttpMetrics
+from videolens.api.openapi import install_openapi
 from videolens.api.problems import install_problem_handlers
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import buckets as buckets_routes
@@ -45,6 +46,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app)
+    install_openapi(app)
     # SigV4-signed requests (boto3, AWS CLI) go to the AWS facades; the rest reaches the routes below
     app.add_middleware(AwsDispatcher, container=container)
     app.add_middleware(HttpMetrics)  # outermost: counts both doors

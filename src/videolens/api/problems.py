@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from videolens.services.errors import VideolensError
+from videolens.services.errors import InsufficientStorageError, VideolensError, storage_full
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE = "https://videolens.dev/problems/"
@@ -45,5 +45,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if storage_full(exc):
+            log.error("storage full while serving %s: %s", request.url.path, exc)
+            full = InsufficientStorageError("the server's storage is full; nothing was stored")
+            return problem(full.http_status, full.code, full.message)
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem(500, "internal-error", "internal server error; see the server log")

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
 
     # uploads / jobs
     max_upload_bytes: int = 50 * 1024 * 1024 * 1024
+    #: an anonymize upload (in the internal `videolens-uploads` bucket) and its results are deleted
+    #: this long after its job ended (0: at the next sweep); an upload without a job, this long after it
+    upload_grace_seconds: float = Field(default=24 * 3600.0, ge=0)
+    #: how often the uploads bucket is swept
+    upload_sweep_seconds: float = Field(default=60.0, gt=0)
     job_workers: int = Field(default=1, ge=0)
     #: a job whose worker stopped heartbeating for this long is claimed again by another worker
     job_lease_seconds: float = Field(default=30.0, gt=0)

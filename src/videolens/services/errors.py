@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class VideolensError(Exception):
     """Base class of every error a service raises on purpose."""
@@ -105,3 +107,22 @@ class ConfigurationError(VideolensError):
 
     code = "configuration-error"
     http_status = 500
+
+
+class InsufficientStorageError(VideolensError):
+    """The disk (or database) is full: nothing of the request was stored."""
+
+    code = "insufficient-storage"
+    http_status = 507
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether an unexpected exception means the disk is full (ENOSPC/EDQUOT, SQLite's 'disk is full')."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -27,8 +27,8 @@ def _load_body(body: bytes) -> dict[str, Any]:
         return {}
     try:
         doc = json.loads(body)
-    except ValueError as exc:
-        raise AwsError("SerializationException", "Request body is not valid JSON") from exc
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
+        raise AwsError("SerializationException", "Request body is not valid JSON") from None
     if not isinstance(doc, dict):
         raise AwsError("SerializationException", "Request body must be a JSON object")
     return doc

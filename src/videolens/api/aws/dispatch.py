@@ -52,7 +52,7 @@ from videolens.api.aws.sigv4 import (
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
 from videolens.container import Container
-from videolens.services.errors import VideolensError
+from videolens.services.errors import VideolensError, storage_full
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class AwsDispatcher:
                     service = candidate
                     break
             if op is None:
-                raise _not_implemented(service, f"{req.method} {req.raw_path}")
+                raise _no_operation(service, f"{req.method} {req.raw_path}")
             scope["videolens.route"] = f"aws:{service.model_name}.{op.name}"  # the HTTP metrics' label
             streaming = bool(op.has_streaming_input)
             if streaming and "x-amz-content-sha256" not in headers and not signed.presigned:
@@ -287,6 +287,11 @@ class AwsDispatcher:
         elif isinstance(exc, VideolensError) and (mapped := service.error_code(exc)) is not None:
             code, status, sender = error_info(model, mapped[0])
             err = AwsError(code, exc.message, mapped[1] or status, sender)
+        elif storage_full(exc):
+            log.error("storage full in %s %s: %s", service.model_name, req.raw_path, exc)
+            err = AwsError(
+                "InsufficientStorage", "The server's storage is full; nothing was stored", 507, False
+            )
         else:
             log.exception("unhandled error in %s %s", service.model_name, req.raw_path)
             code, status, sender = error_info(model, service.internal_error)
@@ -316,6 +321,16 @@ def _not_implemented(service: AwsService, what: str) -> AwsError:
     if service.protocol == "query":
         return AwsError("InvalidAction", f"{what} is not implemented by videolens", 400)
     return AwsError("UnknownOperationException", f"{what} is not implemented by videolens", 400)
+
+
+def _no_operation(service: AwsService, what: str) -> AwsError:
+    """No operation of the model has this method + path: S3 says the method is not allowed there
+    (a 4xx: e.g. POST on an object without ?uploads / ?uploadId); the others know no such action."""
+    if service.protocol == "rest-xml":
+        return AwsError(
+            "MethodNotAllowed", f"The specified method is not allowed against this resource: {what}", 405
+        )
+    return _not_implemented(service, what)
 
 
 def _chunk_signing(signed: SignedRequest, secret: str | None, payload_hash: str) -> ChunkSigning | None:

@@ -48,7 +48,8 @@ def _image(ctx: AwsContext, image: dict[str, Any]) -> bytes:
 
 def _prevalidate(op: str, params: dict[str, Any]) -> None:
     for key in ("Image", "SourceImage", "TargetImage"):
-        blob = (params.get(key) or {}).get("Bytes")
+        image = params.get(key)
+        blob = image.get("Bytes") if isinstance(image, dict) else None  # a wrong type: validate()
         if isinstance(blob, bytes) and len(blob) > MAX_INLINE_IMAGE:
             raise ImageTooLargeError(f"Image size is too large: {len(blob)} bytes (limit {MAX_INLINE_IMAGE})")
 

@@ -7,17 +7,29 @@ job of `/v1/jobs`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import parse_qsl
 
+from anyio import from_thread
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
-from starlette.datastructures import UploadFile
 
 from videolens.api.deps import ContainerDep
+from videolens.api.rest.multipart import (
+    MAX_FIELD_BYTES,
+    FormEvent,
+    PartEnd,
+    PartStart,
+    decode_field,
+    form_events,
+    is_multipart,
+    read_part,
+)
 from videolens.container import Container
 from videolens.services.errors import InvalidParameterError
 from videolens.services.jobs.models import Job
@@ -120,6 +132,25 @@ class JobList(BaseModel):
     next_token: str | None = None
 
 
+def _submission_body() -> dict[str, Any]:
+    fields = AnonymizeRequest.model_json_schema()
+    form = {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}, **fields["properties"]},
+        "required": ["file"],
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": form},
+                "application/json": {"schema": fields},
+                "application/x-www-form-urlencoded": {"schema": fields},
+            },
+        }
+    }
+
+
 def _parse(fields: dict[str, Any]) -> AnonymizeRequest:
     try:
         return AnonymizeRequest.model_validate(fields)
@@ -128,38 +159,93 @@ def _parse(fields: dict[str, Any]) -> AnonymizeRequest:
         raise InvalidParameterError(f"invalid request: {problems}") from None
 
 
-@router.post("/jobs", status_code=202, response_model=JobOut)
+@router.post("/jobs", status_code=202, response_model=JobOut, openapi_extra=_submission_body())
 async def create_job(request: Request, container: ContainerDep) -> JobOut:
     """Anonymize an uploaded `file` (multipart, options as form fields) or a stored `bucket` + `key`
     (form fields or a JSON object)."""
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = await request.json()
-        except ValueError:  # malformed JSON or bad UTF-8: a 400, not a 500
-            raise InvalidParameterError("the body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise InvalidParameterError("the JSON body must be an object")
-        return await _submit(container, _parse(body), None)
-    async with request.form() as form:
-        upload = form.get("file")
-        fields = {k: v for k, v in form.multi_items() if k != "file" and isinstance(v, str)}
-        return await _submit(container, _parse(fields), upload if isinstance(upload, UploadFile) else None)
+    if is_multipart(request):
+        return await _submit_form(request, container)
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        data = await read_part(_body_events(request), MAX_FIELD_BYTES, "the form")
+        return await _submit_stored(container, _parse(dict(parse_qsl(decode_field(data, "form")))))
+    try:
+        body = await request.json()
+    except ValueError:  # malformed JSON or bad UTF-8: a 400, not a 500
+        raise InvalidParameterError("the body is not valid JSON (or a multipart form)") from None
+    if not isinstance(body, dict):
+        raise InvalidParameterError("the JSON body must be an object")
+    return await _submit_stored(container, _parse(body))
 
 
-async def _submit(container: Container, req: AnonymizeRequest, upload: UploadFile | None) -> JobOut:
-    if upload is None and req.bucket is not None and req.key is not None:
-        job = await run_in_threadpool(container.anonymize.start, req.bucket, req.key, req.params())
-    elif upload is not None and (req.bucket is None or req.key is None):
-        job = await run_in_threadpool(
-            container.anonymize.start_upload,
-            upload.file,
-            upload.filename,
-            req.params(),
-            container.settings.max_upload_bytes,
-        )
-    else:
+async def _submit_stored(container: Container, req: AnonymizeRequest) -> JobOut:
+    if req.bucket is None or req.key is None:
         raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
+    job = await run_in_threadpool(container.anonymize.start, req.bucket, req.key, req.params())
     return JobOut.of(job)
+
+
+async def _submit_form(request: Request, container: Container) -> JobOut:
+    """The file part streams into the upload bucket as it arrives, capped at `max_upload_bytes`;
+    options before it are checked before a byte is stored, options after it before the job starts."""
+    events = form_events(request)
+    fields: dict[str, str] = {}
+    stored: str | None = None
+    try:
+        async for event in events:
+            if not isinstance(event, PartStart):
+                continue
+            if event.name != "file":
+                data = await read_part(events, MAX_FIELD_BYTES, f"form field '{event.name}'")
+                fields[event.name] = decode_field(data, event.name)
+                continue
+            if stored is not None:
+                raise InvalidParameterError("more than one 'file' part")
+            req = _parse(fields)
+            if req.bucket is not None or req.key is not None:
+                raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
+            await run_in_threadpool(container.anonymize.check_upload_params, req.params())
+            stored = await run_in_threadpool(
+                container.anonymize.store_upload,
+                _part_chunks(events),
+                event.filename,
+                container.settings.max_upload_bytes,
+            )
+        if stored is None:
+            return await _submit_stored(container, _parse(fields))
+        req = _parse(fields)
+        if req.bucket is not None or req.key is not None:
+            raise InvalidParameterError("give either a 'file' upload or both 'bucket' and 'key'")
+        job = await run_in_threadpool(container.anonymize.start_stored_upload, stored, req.params())
+    except BaseException:
+        if stored is not None:
+            await run_in_threadpool(container.anonymize.drop_upload, stored)
+        raise
+    return JobOut.of(job)
+
+
+async def _body_events(request: Request) -> AsyncIterator[FormEvent]:
+    async for chunk in request.stream():
+        yield chunk
+    yield PartEnd()
+
+
+def _part_chunks(events: AsyncIterator[FormEvent]) -> Iterator[bytes]:
+    """The file part's bytes as a sync iterator for a worker thread (one chunk in memory at a time)."""
+
+    async def next_event() -> FormEvent | None:
+        try:
+            return await events.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    while True:
+        event = from_thread.run(next_event)
+        if event is None:
+            raise InvalidParameterError("the multipart body ended inside the 'file' part")
+        if isinstance(event, PartEnd):
+            return
+        if isinstance(event, bytes):
+            yield event
 
 
 @router.get("/jobs", response_model=JobList)

@@ -141,7 +141,14 @@ def _sns_xml(
     return Response(body, media_type="text/xml")
 
 
-@router.get("/events/confirm", include_in_schema=True)
+#: the SNS-style links answer with SNS's XML document; an unknown ARN or token is a 404 problem
+SNS_LINK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/xml": {"schema": {"type": "string"}}}},
+    404: {"description": "No such subscription (or the token does not match)"},
+}
+
+
+@router.get("/events/confirm", response_class=Response, responses=SNS_LINK_RESPONSES)
 async def confirm(TopicArn: str, Token: str, container: ContainerDep) -> Response:  # noqa: N803 - SNS names
     sub: Subscription = await run_in_threadpool(container.events.confirm_subscription, TopicArn, Token)
     result = (
@@ -151,7 +158,7 @@ async def confirm(TopicArn: str, Token: str, container: ContainerDep) -> Respons
     return _sns_xml("ConfirmSubscription", result)
 
 
-@router.get("/events/unsubscribe")
+@router.get("/events/unsubscribe", response_class=Response, responses=SNS_LINK_RESPONSES)
 async def unsubscribe_link(SubscriptionArn: str, container: ContainerDep) -> Response:  # noqa: N803
     await run_in_threadpool(container.events.unsubscribe, SubscriptionArn)
     return _sns_xml("Unsubscribe", "")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from videolens.api.deps import ContainerDep
-from videolens.api.rest.uploads import read_image_body, read_upload
+from videolens.api.rest.uploads import read_image_body, read_images
+from videolens.services.errors import InvalidImageError
 from videolens.services.faces.models import (
     Collection,
     CompareResult,
@@ -37,6 +38,31 @@ IMAGE_BODY = {
                     "required": ["image"],
                 }
             },
+        },
+    }
+}
+COMPARE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "source": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the face to look for",
+                        },
+                        "target": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the image to look in",
+                        },
+                    },
+                    "required": ["source", "target"],
+                }
+            }
         },
     }
 }
@@ -186,15 +212,18 @@ async def recognize_faces(
     return RecognizeResult(faces=faces)
 
 
-@router.post("/faces/compare", response_model=CompareResult)
+@router.post("/faces/compare", response_model=CompareResult, openapi_extra=COMPARE_BODY)
 async def compare_faces(
+    request: Request,
     c: ContainerDep,
-    source: Annotated[UploadFile, File(description="image with the face to look for")],
-    target: Annotated[UploadFile, File(description="image to look in")],
     threshold: Annotated[float | None, Query(ge=0, le=100)] = None,
     quality_filter: Quality = "NONE",
 ) -> CompareResult:
-    limit = c.settings.max_image_bytes
-    src = await read_upload(source, limit)
-    tgt = await read_upload(target, limit)
-    return await run_in_threadpool(c.faces.compare_faces, src, tgt, threshold, quality_filter)
+    """Multipart `source` and `target` images; each is refused with 413 at its first byte over the cap."""
+    files = await read_images(request, ("source", "target"), c.settings.max_image_bytes)
+    missing = [name for name in ("source", "target") if name not in files]
+    if missing:
+        raise InvalidImageError(f"multipart body lacks the file field(s): {', '.join(missing)}")
+    return await run_in_threadpool(
+        c.faces.compare_faces, files["source"], files["target"], threshold, quality_filter
+    )

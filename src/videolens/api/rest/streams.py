@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
@@ -235,21 +235,29 @@ def stop_pull(name: str, c: ContainerDep) -> Response:
 
 
 M3U8 = "application/vnd.apple.mpegurl"
+#: what the session-token routes declare: the playlist/segment type and a refused or expired token
+HLS_TOKEN_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The session token is invalid or has expired"}
+}
 
 
-@kvs_router.get("/hls/v1/getHLSMasterPlaylist.m3u8", response_class=PlainTextResponse)
+def _hls_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {media_type: {"schema": {"type": "string"}}}}, **HLS_TOKEN_REFUSED}
+
+
+@kvs_router.get("/hls/v1/getHLSMasterPlaylist.m3u8", response_class=Response, responses=_hls_responses(M3U8))
 def hls_master(c: ContainerDep, session_token: Annotated[str, Query(alias="SessionToken")]) -> Response:
     text = c.streams.hls_master(token := session_token, f"getHLSMediaPlaylist.m3u8?SessionToken={token}")
     return Response(text, media_type=M3U8, headers=CORS)
 
 
-@kvs_router.get("/hls/v1/getHLSMediaPlaylist.m3u8", response_class=PlainTextResponse)
+@kvs_router.get("/hls/v1/getHLSMediaPlaylist.m3u8", response_class=Response, responses=_hls_responses(M3U8))
 def hls_media(c: ContainerDep, session_token: Annotated[str, Query(alias="SessionToken")]) -> Response:
     uri = f"getTSFragment.ts?SessionToken={session_token}&FragmentNumber={{number}}"
     return Response(c.streams.hls_media(session_token, uri), media_type=M3U8, headers=CORS)
 
 
-@kvs_router.get("/hls/v1/getTSFragment.ts")
+@kvs_router.get("/hls/v1/getTSFragment.ts", response_class=Response, responses=_hls_responses("video/mp2t"))
 def hls_ts(
     c: ContainerDep,
     session_token: Annotated[str, Query(alias="SessionToken")],

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
 
-from videolens.services.errors import ImageTooLargeError, InvalidImageError
+from videolens.api.rest.multipart import is_multipart, read_form
+from videolens.services.errors import ImageTooLargeError, InvalidImageError, PayloadTooLargeError
 
 #: room for the multipart boundaries, part headers and other small fields around the image
 MULTIPART_SLACK = 64 * 1024
@@ -13,19 +13,17 @@ MULTIPART_SLACK = 64 * 1024
 
 async def read_image_body(request: Request, max_bytes: int) -> bytes:
     """The image of a request: a raw body (any image/* or octet-stream) or a multipart field `image`."""
-    content_type = request.headers.get("content-type", "")
-    multipart = content_type.startswith("multipart/form-data")
+    multipart = is_multipart(request)
     declared = request.headers.get("content-length")
-    # refuse a declared oversize body before reading it (Starlette would spool a whole multipart
-    # upload to disk before we could look at the file's size)
+    # refuse a declared oversize body before reading a byte of it
     if declared and declared.isdigit() and int(declared) > max_bytes + (MULTIPART_SLACK if multipart else 0):
         raise ImageTooLargeError(f"the body is {declared} bytes; the image limit is {max_bytes} bytes")
     if multipart:
-        async with request.form() as form:  # closes the spooled temporary files
-            upload = form.get("image") or form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidImageError("multipart body has no 'image' file field")
-            return await read_upload(upload, max_bytes)
+        files = await read_images(request, ("image", "file"), max_bytes)
+        image = files.get("image", files.get("file"))
+        if image is None:
+            raise InvalidImageError("multipart body has no 'image' file field")
+        return image
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -36,8 +34,13 @@ async def read_image_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
-    data = await upload.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ImageTooLargeError(f"the image exceeds the limit of {max_bytes} bytes")
-    return data
+async def read_images(request: Request, names: tuple[str, ...], max_bytes: int) -> dict[str, bytes]:
+    """The image parts of a multipart form, each read while it streams and refused over `max_bytes`."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > len(names) * max_bytes + MULTIPART_SLACK:
+        raise ImageTooLargeError(f"the body is {declared} bytes; the image limit is {max_bytes} bytes")
+    try:
+        _fields, files = await read_form(request, dict.fromkeys(names, max_bytes))
+    except PayloadTooLargeError as exc:
+        raise ImageTooLargeError(exc.message) from None
+    return files

@@ -47,10 +47,14 @@ class FilesystemBlobWriter:
         return BlobInfo(self._key, self._size, self._md5.hexdigest())
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
-        self._tmp.unlink(missing_ok=True)
-        self.done = True
+        try:
+            if not self._file.closed:
+                self._file.close()  # flushing the buffer fails again on a full disk
+        except OSError:
+            pass
+        finally:
+            self._tmp.unlink(missing_ok=True)
+            self.done = True
 
 
 class FilesystemBlobStore:

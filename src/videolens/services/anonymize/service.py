@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import cv2
 
@@ -19,7 +20,13 @@ from videolens.services.anonymize.job import AnonymizeJob, open_output
 from videolens.services.anonymize.options import AnonymizeOptions, default_output
 from videolens.services.anonymize.pipeline import AnonymizePipeline, FaceBox, FrameBoxes
 from videolens.services.anonymize.sparing import SpareDecider, SpareMatcher
-from videolens.services.anonymize.uploads import start_upload_job
+from videolens.services.anonymize.uploads import (
+    UPLOAD_BUCKET,
+    start_stored_upload_job,
+    start_upload_job,
+    store_upload,
+    upload_params,
+)
 from videolens.services.errors import InvalidMediaError, InvalidParameterError, NotFoundError
 from videolens.services.jobs.models import Job
 from videolens.services.jobs.service import JobsService
@@ -247,10 +254,25 @@ class AnonymizeJobs:
         return self.jobs.start(AnonymizeJob.name, bucket, key, params=params, api=api)
 
     def start_upload(
-        self, stream: BinaryIO, filename: str | None, params: dict[str, Any], max_bytes: int
+        self, chunks: Iterable[bytes], filename: str | None, params: dict[str, Any], max_bytes: int
     ) -> Job:
         """Store an uploaded file in the internal upload bucket and queue a job on it (result beside it)."""
-        return start_upload_job(self.jobs, stream, filename, params, max_bytes)
+        return start_upload_job(self.jobs, chunks, filename, params, max_bytes)
+
+    def check_upload_params(self, params: dict[str, Any]) -> None:
+        """Fail on a bad option before a byte of a (large) upload is stored."""
+        self.jobs.check_params(AnonymizeJob.name, upload_params(params))
+
+    def store_upload(self, chunks: Iterable[bytes], filename: str | None, max_bytes: int) -> str:
+        """Stream an upload into the internal bucket as it arrives (refused over `max_bytes`); its key."""
+        return store_upload(self.storage, chunks, filename, max_bytes)[1]
+
+    def start_stored_upload(self, key: str, params: dict[str, Any]) -> Job:
+        return start_stored_upload_job(self.jobs, key, params)
+
+    def drop_upload(self, key: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            self.storage.delete_object(UPLOAD_BUCKET, key)
 
     def get(self, job_id: str) -> Job:
         """The job `job_id`, which must be an anonymization job (NotFoundError otherwise)."""

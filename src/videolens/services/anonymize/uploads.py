@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 from videolens.services.errors import AlreadyExistsError, PayloadTooLargeError
 from videolens.services.jobs.models import JOB_METADATA_KEY, Job
@@ -37,16 +37,17 @@ def upload_key(filename: str | None) -> str:
 
 
 def store_upload(
-    storage: StorageService, stream: BinaryIO, filename: str | None, max_bytes: int
+    storage: StorageService, chunks: Iterable[bytes], filename: str | None, max_bytes: int
 ) -> tuple[str, str]:
-    """Copy `stream` into the upload bucket in chunks (bounded memory); refuse more than `max_bytes`."""
+    """Copy `chunks` into the upload bucket as they come (bounded memory, nothing spooled first);
+    refuse the first byte over `max_bytes` (the partly written blob is dropped, nothing stays)."""
     with contextlib.suppress(AlreadyExistsError):  # made on first use
         storage.create_bucket(UPLOAD_BUCKET)
     key = upload_key(filename)
 
-    def chunks() -> Iterator[bytes]:
+    def capped() -> Iterator[bytes]:
         size = 0
-        while chunk := stream.read(CHUNK):
+        for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:  # the storage drops the partly written blob when this propagates
                 raise PayloadTooLargeError(f"the upload exceeds the limit of {max_bytes} bytes")
@@ -55,22 +56,31 @@ def store_upload(
     storage.put_object(
         UPLOAD_BUCKET,
         key,
-        chunks(),
+        capped(),
         content_type="application/octet-stream",
         metadata={JOB_METADATA_KEY: UPLOAD_MARKER},
     )
     return UPLOAD_BUCKET, key
 
 
+def upload_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The job parameters of an upload: its result always goes beside it in the upload bucket."""
+    return {k: v for k, v in params.items() if k not in ("output_bucket", "output_key")}
+
+
+def start_stored_upload_job(jobs: JobsService, key: str, params: dict[str, Any]) -> Job:
+    """Queue the anonymize job of an upload already stored; the upload goes when that fails."""
+    try:
+        return jobs.start("anonymize", UPLOAD_BUCKET, key, params=upload_params(params), api="rest")
+    except BaseException:
+        jobs.storage.delete_object(UPLOAD_BUCKET, key)
+        raise
+
+
 def start_upload_job(
-    jobs: JobsService, stream: BinaryIO, filename: str | None, params: dict[str, Any], max_bytes: int
+    jobs: JobsService, chunks: Iterable[bytes], filename: str | None, params: dict[str, Any], max_bytes: int
 ) -> Job:
     """Validate the parameters, store the upload, queue an anonymize job on it (result beside it)."""
-    params = {k: v for k, v in params.items() if k not in ("output_bucket", "output_key")}
-    jobs.check_params("anonymize", params)  # a bad option fails before a large upload is copied
-    bucket, key = store_upload(jobs.storage, stream, filename, max_bytes)
-    try:
-        return jobs.start("anonymize", bucket, key, params=params, api="rest")
-    except BaseException:
-        jobs.storage.delete_object(bucket, key)
-        raise
+    jobs.check_params("anonymize", upload_params(params))  # a bad option fails before the copy
+    _bucket, key = store_upload(jobs.storage, chunks, filename, max_bytes)
+    return start_stored_upload_job(jobs, key, params)

@@ -154,6 +154,18 @@ class JobsService:
             raise NotFoundError(f"job {job_id!r} does not exist")
         return row
 
+    def find_by_input(self, bucket: str, key_prefix: str) -> Job | None:
+        """The newest job whose input object lies under `bucket`/`key_prefix` (upload cleanup)."""
+        q = (
+            select(JobRow)
+            .where(JobRow.input_bucket == bucket, JobRow.input_key.startswith(key_prefix, autoescape=True))
+            .order_by(JobRow.created_at.desc())
+            .limit(1)
+        )
+        with self.db.session() as s:
+            row = s.scalars(q).first()
+            return _job(row) if row is not None else None
+
     def list(
         self,
         status: str | None = None,
