@@ -111,7 +111,9 @@ class Container:
         # live analysis: stream processors (kinds register here), run by the engine under named leases
         leases = SqlLeaseStore(self.db, named_lease_table(), lease_seconds=settings.processor_lease_seconds)
         self.processors = ProcessorsService(settings, self.db, self.streams, leases)
-        self.processors.kinds.register(FaceSearchKind(settings, self.faces, self.models, self.datastreams))
+        self.processors.kinds.register(
+            FaceSearchKind(settings, self.faces, self.models, self.datastreams, self.sightings)
+        )
         self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
         self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
         self.background.append(self.live)

@@ -10,8 +10,10 @@ described, embedded and searched in the collection (one batched search per look)
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
+import cv2
 import numpy as np
 
 from videolens.media.errors import MediaError
@@ -24,6 +26,7 @@ from videolens.services.faces.service import FacesService
 from videolens.services.live.models import ProcessorInfo
 from videolens.services.live.records import Regions, face_search_record
 from videolens.services.live.registry import Publish
+from videolens.services.sightings.models import SightingsSink, TrackAccumulator
 from videolens.services.streams.models import FragmentInfo
 from videolens.services.video_analysis.pipeline import FaceTrackPipeline, interval_frames
 from videolens.vision.detections import Detections
@@ -35,6 +38,8 @@ DEFAULT_THRESHOLD = 80.0
 MIN_THRESHOLD = 80.0
 MAX_MATCHES = 10
 NOMINAL_FPS = 30.0
+#: a tracked face is searched again every this many looks (1 s at 5 looks/s)
+RESEARCH_LOOKS = 5
 
 
 class _Frame:
@@ -64,8 +69,15 @@ class FaceSearchKind:
     settings_key = "FaceSearch"
 
     def __init__(
-        self, settings: Settings, faces: FacesService, models: ModelRegistry, datastreams: DataStreamsService
+        self,
+        settings: Settings,
+        faces: FacesService,
+        models: ModelRegistry,
+        datastreams: DataStreamsService,
+        sightings: SightingsSink | None = None,
     ) -> None:
+        #: every face track seen is handed to it (the sightings index), if given
+        self.sightings = sightings
         self.settings = settings
         self.faces = faces
         self.models = models
@@ -109,7 +121,13 @@ class _FaceSearchSession:
         self.pipeline: FaceTrackPipeline | None = None
         self.base_ts: float | None = None
         self._records: list[bytes] = []
+        #: per track: (look count at the last search, its matches); searched again every RESEARCH_LOOKS
+        self._matches: dict[int, tuple[int, list[FaceMatch]]] = {}
+        self._looks: dict[int, int] = {}
         self._fragment: FragmentInfo | None = None
+        self.tracks = (
+            TrackAccumulator(kind.sightings, "stream", processor.input_arn, None) if kind.sightings else None
+        )
 
     def process(self, fragment: FragmentInfo, data: bytes) -> int:
         self._fragment, self._records = fragment, []
@@ -139,16 +157,20 @@ class _FaceSearchSession:
         if len(tracked):
             image = frame.bgr()
             h, w = image.shape[:2]
-            dets = [
-                d
-                for d in tracked.to_list()
+            listed = tracked.to_list()
+            keep = [
+                i
+                for i, d in enumerate(listed)
                 if self.regions.contains((d.x1 + d.x2) / 2 / w, (d.y1 + d.y2) / 2 / h)
             ]
+            dets = [listed[i] for i in keep]
             if dets:
                 embeddings = self.embedder.embed(image, dets)
                 found = self.kind.faces.search_embeddings(
                     self.collection, list(embeddings), MAX_MATCHES, self.threshold
                 )
+                if self.tracks is not None:
+                    self._sightings(frame, image, tracked.track_id[keep], dets, embeddings)
                 analysis = self.kind.faces.analysis
                 faces = [
                     (analysis.describe(image, d, "DEFAULT"), m) for d, m in zip(dets, found, strict=True)
@@ -157,5 +179,32 @@ class _FaceSearchSession:
             face_search_record(self.processor.input_arn, self._fragment, float(frame.offset), faces)
         )
 
+    def _sightings(
+        self, frame: Any, image: np.ndarray, track_ids: np.ndarray, dets: list[Any], embeddings: np.ndarray
+    ) -> None:
+        assert self.tracks is not None and self._fragment is not None
+        t = self._fragment.producer_ts + float(frame.offset)
+        for track_id, det, descriptor in zip(track_ids, dets, embeddings, strict=True):
+            self.tracks.look(
+                int(track_id),
+                t,
+                float(det.score) * 100,
+                descriptor,
+                self._fragment.fragment_number,
+                partial(_jpeg_crop, image, det),
+            )
+        self.tracks.finish_older(t)
+
     def close(self) -> None:
+        if self.tracks is not None:
+            self.tracks.close()
         self.pipeline = None
+
+
+def _jpeg_crop(image: np.ndarray, det: Any, margin: float = 0.25) -> bytes | None:
+    h, w = image.shape[:2]
+    mx, my = (det.x2 - det.x1) * margin, (det.y2 - det.y1) * margin
+    x1, y1 = max(0, int(det.x1 - mx)), max(0, int(det.y1 - my))
+    x2, y2 = min(w, int(det.x2 + mx)), min(h, int(det.y2 + my))
+    ok, data = cv2.imencode(".jpg", image[y1:y2, x1:x2])
+    return data.tobytes() if ok else None

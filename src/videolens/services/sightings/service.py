@@ -71,13 +71,13 @@ class SightingsService:
         self.video_retention = timedelta(days=video_retention_days)
 
     # -- the sink ----------------------------------------------------------------------------------
-    def record(self, track: TrackSighting, retention: timedelta | None = None) -> str | None:
+    def record(self, track: TrackSighting) -> str | None:
         if not track.descriptors:
             return None
         best = sorted(track.descriptors, key=lambda qd: -qd[0])[:MAX_DESCRIPTORS]
         vectors = np.stack([np.asarray(d, dtype=np.float32).reshape(DIM) for _, d in best])
         now = datetime.now(UTC)
-        keep = retention if retention is not None else self.video_retention
+        keep = self.video_retention if track.retention_s is None else timedelta(seconds=track.retention_s)
         row = SightingRow(
             sighting_id=str(uuid.uuid4()),
             source_kind=track.source_kind,
