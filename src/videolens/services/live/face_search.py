@@ -38,8 +38,6 @@ DEFAULT_THRESHOLD = 80.0
 MIN_THRESHOLD = 80.0
 MAX_MATCHES = 10
 NOMINAL_FPS = 30.0
-#: a tracked face is searched again every this many looks (1 s at 5 looks/s)
-RESEARCH_LOOKS = 5
 
 
 class _Frame:
@@ -121,9 +119,6 @@ class _FaceSearchSession:
         self.pipeline: FaceTrackPipeline | None = None
         self.base_ts: float | None = None
         self._records: list[bytes] = []
-        #: per track: (look count at the last search, its matches); searched again every RESEARCH_LOOKS
-        self._matches: dict[int, tuple[int, list[FaceMatch]]] = {}
-        self._looks: dict[int, int] = {}
         self._fragment: FragmentInfo | None = None
         self.tracks = (
             TrackAccumulator(kind.sightings, "stream", processor.input_arn, None) if kind.sightings else None
