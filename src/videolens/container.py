@@ -18,6 +18,7 @@ from videolens.services.anonymize.job import AnonymizeJob
 from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
 from videolens.services.anonymize.upload_sweeper import UploadSweeper
 from videolens.services.auth.keys import KeysService
+from videolens.services.auth.service import AuthService
 from videolens.services.datastreams.retention import DataStreamRetention
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.events.dispatcher import DeliveryDispatcher
@@ -67,6 +68,7 @@ class Container:
         self.faces = FacesService(settings, self.db, self.models)
         self.storage = StorageService(settings, self.db, self.blobs)
         self.keys = KeysService(settings, self.db)
+        self.auth = AuthService(settings, self.db, self.keys)
         self.background: list[BackgroundTask] = []
         # capability services wired below (each engineer adds theirs)
         self.streams = StreamsService(settings, self.db, self.blobs)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from videolens import __version__
+from videolens.api.auth import annotate_openapi, enforce_declared_access, public
+from videolens.api.auth_gate import AuthGate
 from videolens.api.aws.dispatch import AwsDispatcher
 from videolens.api.http_metrics import HttpMetrics
 from videolens.api.openapi import install_openapi
 from videolens.api.problems import install_problem_handlers
 from videolens.api.rest import anonymize as anonymize_routes
+from videolens.api.rest import auth as auth_routes
 from videolens.api.rest import buckets as buckets_routes
 from videolens.api.rest import datastreams as datastreams_routes
 from videolens.api.rest import events as events_routes
@@ -43,18 +49,39 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
         description="Self-hosted video analytics: faces, streams, jobs, anonymization. "
         "Native REST API under /v1; AWS-compatible endpoints for signed boto3 requests.",
         lifespan=lifespan,
+        # deny by default: every route needs admin unless it declares less (api/auth.py)
+        dependencies=[Depends(enforce_declared_access)],
+        docs_url=None,
+        openapi_url=None,
     )
     app.state.container = container
     install_problem_handlers(app)
-    install_openapi(app)
-    # SigV4-signed requests (boto3, AWS CLI) go to the AWS facades; the rest reaches the routes below
+    # native requests are authenticated before routing; SigV4-signed AWS requests (boto3, AWS CLI)
+    # are taken by the AWS facades first (middleware added last runs first)
+    app.add_middleware(AuthGate, container=container)
     app.add_middleware(AwsDispatcher, container=container)
     app.add_middleware(HttpMetrics)  # outermost: counts both doors
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], dependencies=[public()])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[public(when="docs_public")])
+    def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[public(when="docs_public")])
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="videolens API")
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI caches the document; adding the declared access to it again is idempotent
+        return annotate_openapi(FastAPI.openapi(app), app.routes)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    install_openapi(app)  # after the access annotation: it documents every error response it adds
+
+    app.include_router(auth_routes.router)
     app.include_router(faces_routes.router)
     app.include_router(jobs_routes.router)
     app.include_router(events_routes.router)

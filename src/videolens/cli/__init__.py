@@ -21,6 +21,7 @@ from videolens.cli import (
     serve,
     sightings,
     streams,
+    tokens,
 )
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
@@ -28,6 +29,7 @@ app.command("serve")(serve.serve)
 app.add_typer(faces.collections_app, name="collections")
 app.add_typer(faces.faces_app, name="faces")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(streams.streams_app, name="streams")
 app.add_typer(datastreams.app, name="datastreams")
 app.add_typer(jobs.jobs_app, name="jobs")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from videolens.cli.common import cli_container, console
+from videolens.cli.common import cli_container, console, fail
+from videolens.services.auth.roles import Role
 
 if TYPE_CHECKING:
     from videolens.services.auth.keys import KeysService
@@ -31,13 +32,26 @@ def create(
         str | None, typer.Option(help="keep an existing key id (A-Z0-9, 16+ chars)")
     ] = None,
     secret: Annotated[str | None, typer.Option(help="keep an existing secret (16+ chars)")] = None,
+    role: Annotated[str, typer.Option(help="admin | operator | viewer")] = "admin",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create a key pair; the secret is shown once (it is stored encrypted)."""
+    try:
+        key_role = Role.parse(role)
+    except ValueError as exc:
+        fail(str(exc))
     with _service() as keys:
-        key = keys.create(description, access_key_id, secret)
+        key = keys.create(description, access_key_id, secret, key_role)
     if as_json:
-        print(json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key}))
+        print(
+            json.dumps(
+                {
+                    "AccessKeyId": key.access_key_id,
+                    "SecretAccessKey": key.secret_access_key,
+                    "Role": key.role.value,
+                }
+            )
+        )
         return
     console.print(f"AWS_ACCESS_KEY_ID={key.access_key_id}")
     console.print(f"AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
@@ -56,15 +70,18 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
                         "AccessKeyId": k.access_key_id,
                         "Description": k.description,
                         "CreatedAt": k.created_at.isoformat(),
+                        "Role": k.role.value,
                     }
                     for k in keys
                 ]
             )
         )
         return
-    table = Table("access key id", "description", "created")
+    table = Table("access key id", "role", "description", "created")
     for k in keys:
-        table.add_row(k.access_key_id, k.description, k.created_at.isoformat(timespec="seconds"))
+        table.add_row(
+            k.access_key_id, k.role.value, k.description, k.created_at.isoformat(timespec="seconds")
+        )
     console.print(table)
 
 

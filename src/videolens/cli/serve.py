@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from videolens.runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from videolens.container import Container
 
 
 def serve(
@@ -24,6 +27,8 @@ def serve(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level, settings.log_json)
     container = Container(settings)
+    if settings.effective_auth_mode == "secure":
+        announce_first_admin(container)
     try:
         uvicorn.run(
             create_app(container),
@@ -34,3 +39,18 @@ def serve(
         )
     finally:
         container.close()
+
+
+def announce_first_admin(container: Container) -> None:
+    """First secure start with no admin credential: create an admin token and show it this once."""
+    from videolens.cli.common import err_console
+
+    first = container.auth.first_admin_token()
+    if first is None:
+        return
+    # to the terminal only (stderr, outside the JSON logs)
+    err_console.print(
+        "[bold]videolens: secure mode, no admin credential yet. First admin token "
+        f"(id {first.info.token_id}), shown once:[/]"
+    )
+    err_console.print(first.token, soft_wrap=True, highlight=False)

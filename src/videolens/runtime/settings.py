@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     #: "auto": dev on a loopback bind address, secure otherwise.
     auth_mode: Literal["auto", "dev", "secure"] = "auto"
     clock_skew_seconds: int = 900
+    #: brute-force brake: this many failed authentications from one address within the window → 429
+    auth_failure_limit: int = Field(default=10, ge=1)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0)
+    #: longest lifetime of a signed (presigned) media URL handed to a browser or player
+    signed_url_max_seconds: int = Field(default=43200, ge=1)
+    #: routes declared "public when <setting>" answer without a credential when the setting is on
+    metrics_public: bool = False
+    docs_public: bool = False
 
     # faces
     max_image_bytes: int = 15 * 1024 * 1024

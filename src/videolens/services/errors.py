@@ -102,6 +102,30 @@ class LimitExceededError(VideolensError):
     http_status = 429
 
 
+class UnauthenticatedError(VideolensError):
+    """No credential, or one that is unknown, wrong, expired or revoked."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class ForbiddenError(AuthError):
+    """A valid credential whose role is too weak for the operation."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class TooManyAuthFailuresError(LimitExceededError):
+    """Too many failed authentications from one address; retry after `retry_after` seconds."""
+
+    code = "too-many-auth-failures"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ConfigurationError(VideolensError):
     """The server's own set-up is unusable (e.g. a damaged key file): an operator must fix it."""
 

@@ -8,7 +8,6 @@ Everything that carries no SigV4 goes on to the native FastAPI routes (`/v1/...`
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import importlib
 import inspect
@@ -32,6 +31,7 @@ from videolens.api.aws.asgi_io import (
     read_all,
     send_response,
 )
+from videolens.api.aws.aws_auth import authenticate
 from videolens.api.aws.errors import AwsError, ParamValidationError
 from videolens.api.aws.payload import ChunkSigning, RequestBody
 from videolens.api.aws.registry import AwsContext, AwsService
@@ -41,13 +41,8 @@ from videolens.api.aws.sigv4 import (
     UNSIGNED_PAYLOAD,
     MalformedAuth,
     SignedRequest,
-    auth_error,
-    canonical_request,
-    check_time,
     parse_signed_request,
-    signature_matches,
     signing_key,
-    sigv2_signature_matches,
 )
 from videolens.api.aws.validate import validate
 from videolens.api.aws.wire import WireRequest, WireResponse
@@ -71,14 +66,23 @@ def discover_services() -> list[AwsService]:
     return found
 
 
+#: SigV4 requests signed for this service name are native ones (`api/auth_gate.py` checks them)
+NATIVE_SIGNING_NAME = "videolens"
+_NATIVE_SCOPE = f"/{NATIVE_SIGNING_NAME}/aws4_request".encode()
+_NATIVE_SCOPE_QUERY = f"%2F{NATIVE_SIGNING_NAME}%2Faws4_request".encode()
+
+
 def is_aws_request(scope: dict[str, Any]) -> bool:
+    """SigV4/SigV2-signed for an AWS service (signed for `videolens`: a native request)."""
     if scope.get("type") != "http":
         return False
     for name, value in scope.get("headers", []):
         if name == b"authorization" and value.startswith(b"AWS4-HMAC-SHA256"):
-            return True
+            return _NATIVE_SCOPE not in value
     query = scope.get("query_string", b"")
-    return b"X-Amz-Credential=" in query or (b"AWSAccessKeyId=" in query and b"Signature=" in query)
+    if b"X-Amz-Credential=" in query:
+        return _NATIVE_SCOPE_QUERY not in query and _NATIVE_SCOPE not in query
+    return b"AWSAccessKeyId=" in query and b"Signature=" in query
 
 
 class AwsDispatcher:
@@ -120,6 +124,7 @@ class AwsDispatcher:
         )
         service: AwsService | None = None
         body_state = BodyState()
+        address = (scope.get("client") or ("unknown", 0))[0]
         try:
             signed = parse_signed_request(headers, req.query)
             assert signed is not None  # is_aws_request checked it
@@ -132,7 +137,12 @@ class AwsDispatcher:
                 service, raw_handler = raw
                 scope["videolens.route"] = f"aws:{service.model_name}.{req.raw_path}"
                 await self._authenticate(
-                    service, req, signed, headers.get("x-amz-content-sha256", EMPTY_SHA256)
+                    service,
+                    req,
+                    signed,
+                    headers.get("x-amz-content-sha256", EMPTY_SHA256),
+                    "PutMedia",
+                    address,
                 )
                 ctx = self._context(service, "raw", req, signed, request_id)
                 ctx.asgi = (scope, receive, send)
@@ -157,7 +167,7 @@ class AwsDispatcher:
             if not streaming and service.protocol not in ("json", "query"):
                 req.body = await read_all(receive, body_state)
             payload_hash = self._payload_hash(service, req, signed, streaming)
-            secret = await self._authenticate(service, req, signed, payload_hash)
+            secret = await self._authenticate(service, req, signed, payload_hash, op.name, address)
             handler = service.handlers.get(op.name)
             if handler is None:
                 raise _not_implemented(service, op.name)
@@ -234,35 +244,18 @@ class AwsDispatcher:
         return claimed
 
     async def _authenticate(
-        self, service: AwsService, req: WireRequest, signed: SignedRequest, payload_hash: str
+        self,
+        service: AwsService,
+        req: WireRequest,
+        signed: SignedRequest,
+        payload_hash: str,
+        operation: str,
+        address: str,
     ) -> str | None:
-        """Check the signature in secure mode; return the secret (None in dev mode)."""
+        """Check signature and role in secure mode; return the secret (None in dev mode)."""
         if self.settings.effective_auth_mode == "dev":
             return None
-        now = dt.datetime.now(dt.UTC)
-        protocol = service.protocol
-        secret = await anyio.to_thread.run_sync(self.container.keys.secret_for, signed.access_key)
-        if secret is None:
-            raise auth_error(protocol, "unknown_key", signed, now)
-        problem = check_time(signed, now, int(self.settings.clock_skew_seconds))
-        if problem is not None:
-            raise auth_error(protocol, problem, signed, now)
-        if signed.version == 2:
-            ok = sigv2_signature_matches(req.method, req.raw_path, req.raw_query, req.headers, signed, secret)
-        else:
-            creq = canonical_request(
-                req.method,
-                req.raw_path,
-                req.raw_query,
-                req.headers,
-                signed,
-                payload_hash,
-                protocol == "rest-xml",
-            )
-            ok = signature_matches(signed, secret, creq)
-        if not ok:
-            raise auth_error(protocol, "bad_signature", signed, now)
-        return str(secret)
+        return await authenticate(self.container, service, req, signed, payload_hash, operation, address)
 
     def _error_response(
         self, service: AwsService | None, exc: Exception, req: WireRequest, request_id: str

@@ -88,6 +88,7 @@ def get_hls_streaming_session_url(ctx: AwsContext, p: dict[str, Any]) -> dict[st
         container=p.get("ContainerFormat", "FRAGMENTED_MP4"),
         max_results=p.get("MaxMediaPlaylistFragmentResults"),
         discontinuity=p.get("DiscontinuityMode", "ALWAYS"),
+        issuer=ctx.access_key,
     )
     base = ctx.settings.public_base_url or ctx.base_url
     return {"HLSStreamingSessionURL": hls_master_url(str(base).rstrip("/"), token)}

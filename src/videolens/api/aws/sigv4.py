@@ -205,7 +205,8 @@ def check_time(signed: SignedRequest, now: dt.datetime, skew_seconds: int) -> st
 def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.datetime) -> AwsError:
     """The error AWS itself answers with, per protocol family, for one kind of auth failure.
 
-    kind: 'unknown_key' | 'bad_signature' | 'skewed' | 'expired' | 'missing'.
+    kind: 'unknown_key' | 'bad_signature' | 'skewed' | 'expired' | 'missing' | 'forbidden' (the key's
+    role is too weak) | 'throttled' (too many failed authentications from the address).
     """
     stamp = signed.amz_date if signed else ""
     now_s = now.strftime("%Y%m%dT%H%M%SZ")
@@ -226,9 +227,11 @@ def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.d
             ),
             "expired": ("AccessDenied", "Request has expired"),
             "missing": ("AccessDenied", "Access Denied"),
+            "forbidden": ("AccessDenied", "Access Denied"),
+            "throttled": ("SlowDown", "Please reduce your request rate."),
         }
         code, message = table[kind]
-        return AwsError(code, message, 403)
+        return AwsError(code, message, 503 if kind == "throttled" else 403)
     if protocol == "query":  # SNS
         table = {
             "unknown_key": ("InvalidClientTokenId", "The security token included in the request is invalid."),
@@ -239,9 +242,11 @@ def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.d
             "skewed": ("SignatureDoesNotMatch", f"Signature expired: {stamp} is now earlier than {now_s}"),
             "expired": ("SignatureDoesNotMatch", f"Signature expired: {stamp} is now earlier than {now_s}"),
             "missing": ("MissingAuthenticationToken", "Request is missing Authentication Token"),
+            "forbidden": ("AuthorizationError", "The access key's role does not allow this action."),
+            "throttled": ("Throttling", "Rate exceeded"),
         }
         code, message = table[kind]
-        return AwsError(code, message, 403)
+        return AwsError(code, message, 400 if kind == "throttled" else 403)
     # json (Rekognition, Kinesis: 400) and rest-json (KVS: 403)
     status = 403 if protocol == "rest-json" else 400
     table = {
@@ -257,9 +262,21 @@ def auth_error(protocol: str, kind: str, signed: SignedRequest | None, now: dt.d
         "skewed": ("InvalidSignatureException", f"Signature expired: {stamp} is now earlier than {now_s}"),
         "expired": ("InvalidSignatureException", f"Signature expired: {stamp} is now earlier than {now_s}"),
         "missing": ("MissingAuthenticationTokenException", "Missing Authentication Token"),
+        "forbidden": (
+            "AccessDeniedException" if protocol == "json" else "NotAuthorizedException",
+            "The access key's role does not allow this action.",
+        ),
+        "throttled": (
+            "ThrottlingException" if protocol == "json" else "ClientLimitExceededException",
+            "Too many failed authentications from this address; slow down.",
+        ),
     }
     code, message = table[kind]
-    return AwsError(code, message, 403 if kind == "missing" else status)
+    if kind in ("missing", "forbidden"):
+        status = 403 if kind == "missing" or protocol == "json" else 401
+    elif kind == "throttled":
+        status = 400
+    return AwsError(code, message, status)
 
 
 def sigv2_signature_matches(

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
 from videolens.api.rest.multipart import (
     MAX_FIELD_BYTES,
@@ -31,6 +32,7 @@ from videolens.api.rest.multipart import (
     read_part,
 )
 from videolens.container import Container
+from videolens.services.auth.roles import Role
 from videolens.services.errors import InvalidParameterError
 from videolens.services.jobs.models import Job
 
@@ -159,7 +161,13 @@ def _parse(fields: dict[str, Any]) -> AnonymizeRequest:
         raise InvalidParameterError(f"invalid request: {problems}") from None
 
 
-@router.post("/jobs", status_code=202, response_model=JobOut, openapi_extra=_submission_body())
+@router.post(
+    "/jobs",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=_submission_body(),
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def create_job(request: Request, container: ContainerDep) -> JobOut:
     """Anonymize an uploaded `file` (multipart, options as form fields) or a stored `bucket` + `key`
     (form fields or a JSON object)."""
@@ -248,28 +256,36 @@ def _part_chunks(events: AsyncIterator[FormEvent]) -> Iterator[bytes]:
             yield event
 
 
-@router.get("/jobs", response_model=JobList)
+@router.get("/jobs", response_model=JobList, dependencies=[require_role(Role.VIEWER)])
 async def list_jobs(container: ContainerDep, next_token: str | None = None) -> JobList:
     jobs, token = await run_in_threadpool(container.anonymize.list, next_token)
     return JobList(jobs=[JobOut.of(j) for j in jobs], next_token=token)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
+@router.get("/jobs/{job_id}", response_model=JobOut, dependencies=[require_role(Role.VIEWER)])
 async def get_job(container: ContainerDep, job_id: str) -> JobOut:
     return JobOut.of(await run_in_threadpool(container.anonymize.get, job_id))
 
 
-@router.get("/jobs/{job_id}/result", response_class=StreamingResponse)
+@router.get(
+    "/jobs/{job_id}/result",
+    response_class=StreamingResponse,
+    dependencies=[require_role(Role.VIEWER, signed_url=True)],
+)
 async def get_result(container: ContainerDep, job_id: str) -> StreamingResponse:
     return await _stream(container, job_id, "result")
 
 
-@router.get("/jobs/{job_id}/boxes", response_class=StreamingResponse)
+@router.get(
+    "/jobs/{job_id}/boxes",
+    response_class=StreamingResponse,
+    dependencies=[require_role(Role.VIEWER, signed_url=True)],
+)
 async def get_boxes(container: ContainerDep, job_id: str) -> StreamingResponse:
     return await _stream(container, job_id, "boxes")
 
 
-@router.delete("/jobs/{job_id}", response_model=JobOut)
+@router.delete("/jobs/{job_id}", response_model=JobOut, dependencies=[require_role(Role.OPERATOR)])
 async def cancel_job(container: ContainerDep, job_id: str) -> JobOut:
     """Cancel a queued or running job (its worker stops within a frame); a finished job is unchanged."""
     return JobOut.of(await run_in_threadpool(container.anonymize.cancel, job_id))

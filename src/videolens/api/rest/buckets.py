@@ -11,7 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
+from videolens.services.auth.roles import Role
 from videolens.services.storage.models import Bucket, ObjectInfo
 
 router = APIRouter(prefix="/v1/buckets", tags=["buckets"])
@@ -54,24 +56,24 @@ def _object_headers(info: ObjectInfo) -> dict[str, str]:
     return headers
 
 
-@router.get("", response_model=BucketList)
+@router.get("", response_model=BucketList, dependencies=[require_role(Role.VIEWER)])
 def list_buckets(c: ContainerDep) -> BucketList:
     return BucketList(buckets=c.storage.list_buckets())
 
 
-@router.put("/{bucket}", status_code=201, response_model=Bucket)
+@router.put("/{bucket}", status_code=201, response_model=Bucket, dependencies=[require_role(Role.OPERATOR)])
 def create_bucket(bucket: str, c: ContainerDep) -> Bucket:
     result: Bucket = c.storage.create_bucket(bucket)
     return result
 
 
-@router.delete("/{bucket}", status_code=204)
+@router.delete("/{bucket}", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 def delete_bucket(bucket: str, c: ContainerDep) -> Response:
     c.storage.delete_bucket(bucket)
     return Response(status_code=204)
 
 
-@router.get("/{bucket}/objects", response_model=ObjectPage)
+@router.get("/{bucket}/objects", response_model=ObjectPage, dependencies=[require_role(Role.VIEWER)])
 def list_objects(
     bucket: str,
     c: ContainerDep,
@@ -93,6 +95,7 @@ def list_objects(
             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
         }
     },
+    dependencies=[require_role(Role.OPERATOR)],
 )
 async def put_object(bucket: str, key: str, request: Request, c: ContainerDep) -> ObjectInfo:
     """Upload an object; the body streams to the blob store (any size, bounded memory)."""
@@ -108,7 +111,11 @@ async def put_object(bucket: str, key: str, request: Request, c: ContainerDep) -
     return info
 
 
-@router.get("/{bucket}/objects/{key:path}", response_class=StreamingResponse)
+@router.get(
+    "/{bucket}/objects/{key:path}",
+    response_class=StreamingResponse,
+    dependencies=[require_role(Role.VIEWER, signed_url=True)],
+)
 def get_object(bucket: str, key: str, request: Request, c: ContainerDep) -> Response:
     """Download an object (`Range: bytes=a-b` answers 206 with that slice)."""
     info, byte_range, chunks = c.storage.read_object(
@@ -124,7 +131,7 @@ def get_object(bucket: str, key: str, request: Request, c: ContainerDep) -> Resp
     return StreamingResponse(chunks, status_code=status, headers=headers, media_type=info.content_type)
 
 
-@router.head("/{bucket}/objects/{key:path}")
+@router.head("/{bucket}/objects/{key:path}", dependencies=[require_role(Role.VIEWER, signed_url=True)])
 def head_object(bucket: str, key: str, c: ContainerDep) -> Response:
     info = c.storage.head_object(bucket, key)
     headers = _object_headers(info)
@@ -132,7 +139,7 @@ def head_object(bucket: str, key: str, c: ContainerDep) -> Response:
     return Response(status_code=200, headers=headers)
 
 
-@router.delete("/{bucket}/objects/{key:path}", status_code=204)
+@router.delete("/{bucket}/objects/{key:path}", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 def delete_object(bucket: str, key: str, c: ContainerDep) -> Response:
     c.storage.delete_object(bucket, key)
     return Response(status_code=204)

@@ -15,7 +15,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
+from videolens.services.auth.roles import Role
 from videolens.services.datastreams.models import (
     ChildShardInfo,
     PutRecordInput,
@@ -203,7 +205,13 @@ def all_shards(c: ContainerDep, name: str) -> list[Shard]:
             return shards
 
 
-@router.post("", status_code=201, response_model=DataStreamDetail, summary="Create a data stream")
+@router.post(
+    "",
+    status_code=201,
+    response_model=DataStreamDetail,
+    summary="Create a data stream",
+    dependencies=[require_role(Role.OPERATOR)],
+)
 def create_stream(body: CreateDataStream, c: ContainerDep) -> DataStreamDetail:
     info = c.datastreams.create_stream(
         body.name,
@@ -215,7 +223,9 @@ def create_stream(body: CreateDataStream, c: ContainerDep) -> DataStreamDetail:
     return DataStreamDetail(**stream_doc(info).model_dump(), shards=all_shards(c, info.name))
 
 
-@router.get("", response_model=DataStreamPage, summary="List data streams")
+@router.get(
+    "", response_model=DataStreamPage, summary="List data streams", dependencies=[require_role(Role.VIEWER)]
+)
 def list_streams(
     c: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=10000)] = 100,
@@ -225,24 +235,44 @@ def list_streams(
     return DataStreamPage(streams=[stream_doc(s) for s in streams], next_token=token)
 
 
-@router.get("/{name}", response_model=DataStreamDetail, summary="Describe a data stream and its shards")
+@router.get(
+    "/{name}",
+    response_model=DataStreamDetail,
+    summary="Describe a data stream and its shards",
+    dependencies=[require_role(Role.VIEWER)],
+)
 def describe_stream(name: str, c: ContainerDep) -> DataStreamDetail:
     info = c.datastreams.describe_stream_summary(name)
     return DataStreamDetail(**stream_doc(info).model_dump(), shards=all_shards(c, name))
 
 
-@router.delete("/{name}", status_code=204, summary="Delete a data stream and its records")
+@router.delete(
+    "/{name}",
+    status_code=204,
+    summary="Delete a data stream and its records",
+    dependencies=[require_role(Role.OPERATOR)],
+)
 def delete_stream(name: str, c: ContainerDep, enforce_consumer_deletion: bool = False) -> Response:
     c.datastreams.delete_stream(name, enforce_consumer_deletion=enforce_consumer_deletion)
     return Response(status_code=204)
 
 
-@router.get("/{name}/shards", response_model=list[Shard], summary="List a stream's shards")
+@router.get(
+    "/{name}/shards",
+    response_model=list[Shard],
+    summary="List a stream's shards",
+    dependencies=[require_role(Role.VIEWER)],
+)
 def list_shards(name: str, c: ContainerDep) -> list[Shard]:
     return all_shards(c, name)
 
 
-@router.post("/{name}/records", response_model=PutRecordsResult, summary="Put up to 500 records")
+@router.post(
+    "/{name}/records",
+    response_model=PutRecordsResult,
+    summary="Put up to 500 records",
+    dependencies=[require_role(Role.OPERATOR)],
+)
 def put_records(name: str, body: PutRecordsBody, c: ContainerDep) -> PutRecordsResult:
     results = c.datastreams.put_records([r.to_input() for r in body.records], name)
     out = [
@@ -261,6 +291,7 @@ def put_records(name: str, body: PutRecordsBody, c: ContainerDep) -> PutRecordsR
     "/{name}/shards/{shard_id}/records",
     response_model=RecordsPage,
     summary="Read records of a shard from a position, or on from a previous answer's next_iterator",
+    dependencies=[require_role(Role.VIEWER)],
 )
 def read_records(
     name: str,

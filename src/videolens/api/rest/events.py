@@ -14,8 +14,10 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from videolens.api.auth import require_role, token_in_query
 from videolens.api.deps import ContainerDep
 from videolens.api.rest.jobs import JobTypeName
+from videolens.services.auth.roles import Role
 from videolens.services.events.models import Delivery, Subscription, Topic
 from videolens.services.rules.service import Rule
 
@@ -64,31 +66,42 @@ class CreateRuleRequest(BaseModel):
 
 
 # ---------------------------------------------------------------- topics
-@router.post("/topics", status_code=201, response_model=Topic, tags=["events"])
+@router.post(
+    "/topics",
+    status_code=201,
+    response_model=Topic,
+    tags=["events"],
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def create_topic(body: CreateTopicRequest, container: ContainerDep) -> Topic:
     topic: Topic = await run_in_threadpool(container.events.create_topic, body.name, body.attributes)
     return topic
 
 
-@router.get("/topics", response_model=TopicPage)
+@router.get("/topics", response_model=TopicPage, dependencies=[require_role(Role.VIEWER)])
 async def list_topics(container: ContainerDep, next_token: str | None = None) -> TopicPage:
     topics, token = await run_in_threadpool(container.events.list_topics, next_token)
     return TopicPage(topics=topics, next_token=token)
 
 
-@router.get("/topics/{topic}", response_model=Topic)
+@router.get("/topics/{topic}", response_model=Topic, dependencies=[require_role(Role.VIEWER)])
 async def get_topic(topic: str, container: ContainerDep) -> Topic:
     found: Topic = await run_in_threadpool(container.events.get_topic, container.events.resolve_topic(topic))
     return found
 
 
-@router.delete("/topics/{topic}", status_code=204)
+@router.delete("/topics/{topic}", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 async def delete_topic(topic: str, container: ContainerDep) -> Response:
     await run_in_threadpool(container.events.delete_topic, container.events.resolve_topic(topic))
     return Response(status_code=204)
 
 
-@router.post("/topics/{topic}/subscriptions", status_code=201, response_model=Subscription)
+@router.post(
+    "/topics/{topic}/subscriptions",
+    status_code=201,
+    response_model=Subscription,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def subscribe(topic: str, body: SubscribeRequest, container: ContainerDep) -> Subscription:
     sub: Subscription = await run_in_threadpool(
         container.events.subscribe,
@@ -100,7 +113,11 @@ async def subscribe(topic: str, body: SubscribeRequest, container: ContainerDep)
     return sub
 
 
-@router.get("/topics/{topic}/subscriptions", response_model=SubscriptionPage)
+@router.get(
+    "/topics/{topic}/subscriptions",
+    response_model=SubscriptionPage,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def list_subscriptions(
     topic: str, container: ContainerDep, next_token: str | None = None
 ) -> SubscriptionPage:
@@ -110,7 +127,9 @@ async def list_subscriptions(
     return SubscriptionPage(subscriptions=subs, next_token=token)
 
 
-@router.post("/topics/{topic}/publish", response_model=PublishResult)
+@router.post(
+    "/topics/{topic}/publish", response_model=PublishResult, dependencies=[require_role(Role.OPERATOR)]
+)
 async def publish(topic: str, body: PublishRequest, container: ContainerDep) -> PublishResult:
     message_id = await run_in_threadpool(
         container.events.publish, container.events.resolve_topic(topic), body.message, body.subject
@@ -118,13 +137,19 @@ async def publish(topic: str, body: PublishRequest, container: ContainerDep) -> 
     return PublishResult(message_id=message_id)
 
 
-@router.get("/subscriptions/{subscription_arn}", response_model=Subscription)
+@router.get(
+    "/subscriptions/{subscription_arn}",
+    response_model=Subscription,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def get_subscription(subscription_arn: str, container: ContainerDep) -> Subscription:
     sub: Subscription = await run_in_threadpool(container.events.get_subscription, subscription_arn)
     return sub
 
 
-@router.delete("/subscriptions/{subscription_arn}", status_code=204)
+@router.delete(
+    "/subscriptions/{subscription_arn}", status_code=204, dependencies=[require_role(Role.OPERATOR)]
+)
 async def delete_subscription(subscription_arn: str, container: ContainerDep) -> Response:
     await run_in_threadpool(container.events.unsubscribe, subscription_arn)
     return Response(status_code=204)
@@ -148,7 +173,12 @@ SNS_LINK_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/events/confirm", response_class=Response, responses=SNS_LINK_RESPONSES)
+@router.get(
+    "/events/confirm",
+    response_class=Response,
+    responses=SNS_LINK_RESPONSES,
+    dependencies=[token_in_query("Token")],
+)
 async def confirm(TopicArn: str, Token: str, container: ContainerDep) -> Response:  # noqa: N803 - SNS names
     sub: Subscription = await run_in_threadpool(container.events.confirm_subscription, TopicArn, Token)
     result = (
@@ -158,13 +188,18 @@ async def confirm(TopicArn: str, Token: str, container: ContainerDep) -> Respons
     return _sns_xml("ConfirmSubscription", result)
 
 
-@router.get("/events/unsubscribe", response_class=Response, responses=SNS_LINK_RESPONSES)
+@router.get(
+    "/events/unsubscribe",
+    response_class=Response,
+    responses=SNS_LINK_RESPONSES,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def unsubscribe_link(SubscriptionArn: str, container: ContainerDep) -> Response:  # noqa: N803
     await run_in_threadpool(container.events.unsubscribe, SubscriptionArn)
     return _sns_xml("Unsubscribe", "")
 
 
-@router.get("/events/signing-info")
+@router.get("/events/signing-info", dependencies=[require_role(Role.VIEWER)])
 async def signing_info() -> dict[str, str]:
     return {
         "scheme": "HMAC-SHA256",
@@ -175,7 +210,7 @@ async def signing_info() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- deliveries
-@router.get("/events/deliveries", response_model=list[Delivery])
+@router.get("/events/deliveries", response_model=list[Delivery], dependencies=[require_role(Role.VIEWER)])
 async def deliveries(
     container: ContainerDep, status: Literal["pending", "delivered", "dead"] | None = None, limit: int = 100
 ) -> list[Delivery]:
@@ -183,20 +218,24 @@ async def deliveries(
     return found
 
 
-@router.get("/events/dead-letters", response_model=list[Delivery])
+@router.get("/events/dead-letters", response_model=list[Delivery], dependencies=[require_role(Role.VIEWER)])
 async def dead_letters(container: ContainerDep, limit: int = 100) -> list[Delivery]:
     found: list[Delivery] = await run_in_threadpool(container.events.dead_letters, limit)
     return found
 
 
-@router.post("/events/dead-letters/{delivery_id}/redrive", status_code=204)
+@router.post(
+    "/events/dead-letters/{delivery_id}/redrive", status_code=204, dependencies=[require_role(Role.OPERATOR)]
+)
 async def redrive(delivery_id: int, container: ContainerDep) -> Response:
     await run_in_threadpool(container.events.redrive, delivery_id)
     return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- bucket rules
-@router.post("/rules", status_code=201, response_model=Rule, tags=["rules"])
+@router.post(
+    "/rules", status_code=201, response_model=Rule, tags=["rules"], dependencies=[require_role(Role.OPERATOR)]
+)
 async def create_rule(body: CreateRuleRequest, container: ContainerDep) -> Rule:
     rule: Rule = await run_in_threadpool(
         lambda: container.rules.create(
@@ -212,19 +251,21 @@ async def create_rule(body: CreateRuleRequest, container: ContainerDep) -> Rule:
     return rule
 
 
-@router.get("/rules", response_model=list[Rule], tags=["rules"])
+@router.get("/rules", response_model=list[Rule], tags=["rules"], dependencies=[require_role(Role.VIEWER)])
 async def list_rules(container: ContainerDep, bucket: str | None = None) -> list[Rule]:
     rules: list[Rule] = await run_in_threadpool(container.rules.list, bucket)
     return rules
 
 
-@router.get("/rules/{rule_id}", response_model=Rule, tags=["rules"])
+@router.get("/rules/{rule_id}", response_model=Rule, tags=["rules"], dependencies=[require_role(Role.VIEWER)])
 async def get_rule(rule_id: str, container: ContainerDep) -> Rule:
     rule: Rule = await run_in_threadpool(container.rules.get, rule_id)
     return rule
 
 
-@router.delete("/rules/{rule_id}", status_code=204, tags=["rules"])
+@router.delete(
+    "/rules/{rule_id}", status_code=204, tags=["rules"], dependencies=[require_role(Role.OPERATOR)]
+)
 async def delete_rule(rule_id: str, container: ContainerDep) -> Response:
     await run_in_threadpool(container.rules.delete, rule_id)
     return Response(status_code=204)

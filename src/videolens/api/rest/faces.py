@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
 from videolens.api.rest.uploads import read_image_body, read_images
+from videolens.services.auth.roles import Role
 from videolens.services.errors import InvalidImageError
 from videolens.services.faces.models import (
     Collection,
@@ -97,12 +99,14 @@ class RecognizeResult(BaseModel):
     faces: list[RecognizedFace]
 
 
-@router.post("/collections", status_code=201, response_model=Collection)
+@router.post(
+    "/collections", status_code=201, response_model=Collection, dependencies=[require_role(Role.OPERATOR)]
+)
 def create_collection(body: CreateCollectionRequest, c: ContainerDep) -> Collection:
     return c.faces.create_collection(body.collection_id, body.tags)
 
 
-@router.get("/collections", response_model=CollectionPage)
+@router.get("/collections", response_model=CollectionPage, dependencies=[require_role(Role.VIEWER)])
 def list_collections(
     c: ContainerDep,
     max_results: Annotated[int | None, Query(ge=0, le=4096)] = None,
@@ -112,18 +116,25 @@ def list_collections(
     return CollectionPage(collections=page, next_token=token)
 
 
-@router.get("/collections/{collection_id}", response_model=Collection)
+@router.get(
+    "/collections/{collection_id}", response_model=Collection, dependencies=[require_role(Role.VIEWER)]
+)
 def describe_collection(collection_id: str, c: ContainerDep) -> Collection:
     return c.faces.describe_collection(collection_id)
 
 
-@router.delete("/collections/{collection_id}", status_code=204)
+@router.delete("/collections/{collection_id}", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 def delete_collection(collection_id: str, c: ContainerDep) -> Response:
     c.faces.delete_collection(collection_id)
     return Response(status_code=204)
 
 
-@router.post("/faces/detect", response_model=DetectedFaces, openapi_extra=IMAGE_BODY)
+@router.post(
+    "/faces/detect",
+    response_model=DetectedFaces,
+    openapi_extra=IMAGE_BODY,
+    dependencies=[require_role(Role.VIEWER)],
+)
 async def detect_faces(
     request: Request, c: ContainerDep, attributes: Literal["DEFAULT", "ALL"] = "DEFAULT"
 ) -> DetectedFaces:
@@ -131,7 +142,12 @@ async def detect_faces(
     return await run_in_threadpool(c.faces.detect_faces, image, attributes)
 
 
-@router.post("/collections/{collection_id}/faces", response_model=IndexResult, openapi_extra=IMAGE_BODY)
+@router.post(
+    "/collections/{collection_id}/faces",
+    response_model=IndexResult,
+    openapi_extra=IMAGE_BODY,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def index_faces(
     collection_id: str,
     request: Request,
@@ -147,7 +163,9 @@ async def index_faces(
     )
 
 
-@router.get("/collections/{collection_id}/faces", response_model=FacePage)
+@router.get(
+    "/collections/{collection_id}/faces", response_model=FacePage, dependencies=[require_role(Role.VIEWER)]
+)
 def list_faces(
     collection_id: str,
     c: ContainerDep,
@@ -158,17 +176,29 @@ def list_faces(
     return FacePage(faces=faces, next_token=token)
 
 
-@router.post("/collections/{collection_id}/faces/delete", response_model=DeleteResult)
+@router.post(
+    "/collections/{collection_id}/faces/delete",
+    response_model=DeleteResult,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 def delete_faces(collection_id: str, body: DeleteFacesRequest, c: ContainerDep) -> DeleteResult:
     return c.faces.delete_faces(collection_id, body.face_ids)
 
 
-@router.delete("/collections/{collection_id}/faces/{face_id}", response_model=DeleteResult)
+@router.delete(
+    "/collections/{collection_id}/faces/{face_id}",
+    response_model=DeleteResult,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 def delete_face(collection_id: str, face_id: str, c: ContainerDep) -> DeleteResult:
     return c.faces.delete_faces(collection_id, [face_id])
 
 
-@router.get("/collections/{collection_id}/faces/{face_id}/matches", response_model=MatchList)
+@router.get(
+    "/collections/{collection_id}/faces/{face_id}/matches",
+    response_model=MatchList,
+    dependencies=[require_role(Role.VIEWER)],
+)
 def search_faces(
     collection_id: str,
     face_id: str,
@@ -181,7 +211,10 @@ def search_faces(
 
 
 @router.post(
-    "/collections/{collection_id}/search", response_model=SearchByImageResult, openapi_extra=IMAGE_BODY
+    "/collections/{collection_id}/search",
+    response_model=SearchByImageResult,
+    openapi_extra=IMAGE_BODY,
+    dependencies=[require_role(Role.VIEWER)],
 )
 async def search_faces_by_image(
     collection_id: str,
@@ -198,7 +231,10 @@ async def search_faces_by_image(
 
 
 @router.post(
-    "/collections/{collection_id}/recognize", response_model=RecognizeResult, openapi_extra=IMAGE_BODY
+    "/collections/{collection_id}/recognize",
+    response_model=RecognizeResult,
+    openapi_extra=IMAGE_BODY,
+    dependencies=[require_role(Role.VIEWER)],
 )
 async def recognize_faces(
     collection_id: str,
@@ -212,7 +248,12 @@ async def recognize_faces(
     return RecognizeResult(faces=faces)
 
 
-@router.post("/faces/compare", response_model=CompareResult, openapi_extra=COMPARE_BODY)
+@router.post(
+    "/faces/compare",
+    response_model=CompareResult,
+    openapi_extra=COMPARE_BODY,
+    dependencies=[require_role(Role.VIEWER)],
+)
 async def compare_faces(
     request: Request,
     c: ContainerDep,

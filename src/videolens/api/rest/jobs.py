@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
+from videolens.services.auth.roles import Role
 from videolens.services.jobs.models import Job, ResultPage
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -33,7 +35,7 @@ class JobPage(BaseModel):
     next_token: str | None = None
 
 
-@router.post("", status_code=202, response_model=Job)
+@router.post("", status_code=202, response_model=Job, dependencies=[require_role(Role.OPERATOR)])
 async def start_job(body: StartJobRequest, container: ContainerDep) -> Job:
     job: Job = await run_in_threadpool(
         container.jobs.start,
@@ -49,7 +51,7 @@ async def start_job(body: StartJobRequest, container: ContainerDep) -> Job:
     return job
 
 
-@router.get("", response_model=JobPage)
+@router.get("", response_model=JobPage, dependencies=[require_role(Role.VIEWER)])
 async def list_jobs(
     container: ContainerDep,
     status: Literal["IN_PROGRESS", "SUCCEEDED", "FAILED", "CANCELLED"] | None = None,
@@ -61,13 +63,13 @@ async def list_jobs(
     return JobPage(jobs=jobs, next_token=token)
 
 
-@router.get("/{job_id}", response_model=Job)
+@router.get("/{job_id}", response_model=Job, dependencies=[require_role(Role.VIEWER)])
 async def get_job(job_id: str, container: ContainerDep) -> Job:
     job: Job = await run_in_threadpool(container.jobs.get, job_id)
     return job
 
 
-@router.get("/{job_id}/results", response_model=ResultPage)
+@router.get("/{job_id}/results", response_model=ResultPage, dependencies=[require_role(Role.VIEWER)])
 async def job_results(
     job_id: str,
     container: ContainerDep,
@@ -81,7 +83,7 @@ async def job_results(
     return page
 
 
-@router.post("/{job_id}/cancel", response_model=Job)
+@router.post("/{job_id}/cancel", response_model=Job, dependencies=[require_role(Role.OPERATOR)])
 async def cancel_job(job_id: str, container: ContainerDep) -> Job:
     job: Job = await run_in_threadpool(container.jobs.cancel, job_id)
     return job

@@ -12,7 +12,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
+from videolens.services.auth.roles import Role
 from videolens.services.errors import InvalidParameterError, PayloadTooLargeError
 from videolens.services.models.models import ModelInfo, ModelInput
 
@@ -104,7 +106,13 @@ async def _registration(request: Request) -> tuple[str, str, dict[str, Any], byt
     return name, kind, doc, None
 
 
-@router.post("", status_code=201, response_model=ModelView, openapi_extra=_CREATE_DOC)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ModelView,
+    openapi_extra=_CREATE_DOC,
+    dependencies=[require_role(Role.OPERATOR)],
+)
 async def create_model(request: Request, container: ContainerDep) -> ModelView:
     """Register a model: JSON for http / kserve / builtin, multipart (file + spec) for onnx."""
     name, kind, config, file = await _registration(request)
@@ -112,7 +120,7 @@ async def create_model(request: Request, container: ContainerDep) -> ModelView:
     return _view(info)
 
 
-@router.get("", response_model=ModelPage)
+@router.get("", response_model=ModelPage, dependencies=[require_role(Role.VIEWER)])
 async def list_models(
     container: ContainerDep,
     max_results: int = Query(100, ge=1, le=1000),
@@ -122,12 +130,12 @@ async def list_models(
     return ModelPage(models=[_view(i) for i in page], next_token=token)
 
 
-@router.get("/{name}", response_model=ModelView)
+@router.get("/{name}", response_model=ModelView, dependencies=[require_role(Role.VIEWER)])
 async def describe_model(name: str, container: ContainerDep) -> ModelView:
     return _view(await run_in_threadpool(container.models_service.get, name))
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 async def delete_model(name: str, container: ContainerDep) -> Response:
     await run_in_threadpool(container.models_service.delete, name)
     return Response(status_code=204)
@@ -139,6 +147,7 @@ async def delete_model(name: str, container: ContainerDep) -> Response:
     openapi_extra={
         "requestBody": {"required": True, "content": {"image/jpeg": {}, "image/png": {}}},
     },
+    dependencies=[require_role(Role.VIEWER)],
 )
 async def invoke_model(name: str, request: Request, container: ContainerDep) -> Response:
     """Run the model on the image in the body; the answer is the model's, with its content type."""

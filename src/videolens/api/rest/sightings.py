@@ -11,7 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
+from videolens.services.auth.roles import Role
 from videolens.services.errors import InvalidParameterError, PayloadTooLargeError
 from videolens.services.sightings.service import Appearance
 
@@ -33,6 +35,8 @@ def _since(hours: float | None) -> float | None:
 
 @router.post(
     "/search",
+    # a read-only computation, like SearchFacesByImage
+    dependencies=[require_role(Role.VIEWER)],
     openapi_extra={"requestBody": {"required": True, "content": {"image/jpeg": {}, "image/png": {}}}},
 )
 async def search_by_image(
@@ -51,7 +55,7 @@ async def search_by_image(
     return {"Sightings": [_view(a, base) for a in found]}
 
 
-@router.get("/search")
+@router.get("/search", dependencies=[require_role(Role.VIEWER)])
 async def search_by_face(
     request: Request,
     container: ContainerDep,
@@ -67,7 +71,7 @@ async def search_by_face(
     return {"Sightings": [_view(a, base) for a in found]}
 
 
-@router.get("/groups")
+@router.get("/groups", dependencies=[require_role(Role.VIEWER)])
 async def groups(container: ContainerDep) -> dict[str, Any]:
     return {"Groups": [asdict(g) for g in await run_in_threadpool(container.sightings.groups)]}
 
@@ -77,13 +81,13 @@ class EnrolRequest(BaseModel):
     name: str = Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9_.\-:]+$")
 
 
-@router.post("/groups/{group_id}/enrol")
+@router.post("/groups/{group_id}/enrol", dependencies=[require_role(Role.OPERATOR)])
 async def enrol(group_id: str, body: EnrolRequest, container: ContainerDep) -> dict[str, Any]:
     ids = await run_in_threadpool(container.sightings.enrol, group_id, body.collection_id, body.name)
     return {"FaceIds": ids}
 
 
-@router.get("/{sighting_id}/thumbnail", response_class=Response)
+@router.get("/{sighting_id}/thumbnail", response_class=Response, dependencies=[require_role(Role.VIEWER)])
 async def thumbnail(sighting_id: str, container: ContainerDep) -> Response:
     data = await run_in_threadpool(container.sightings.thumbnail, sighting_id)
     return Response(data, media_type="image/jpeg")

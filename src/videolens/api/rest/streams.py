@@ -12,8 +12,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.routing import Route
 
+from videolens.api.auth import Access, declare, identity_of, require_role, token_in_query
 from videolens.api.deps import ContainerDep
 from videolens.api.kvs_wire import hls_master_url, serve_put_media
+from videolens.services.auth.roles import Role
 from videolens.services.streams.models import FragmentInfo, StreamInfo
 from videolens.services.streams.reading import StartSelector
 
@@ -72,7 +74,7 @@ def fragment_doc(f: FragmentInfo) -> dict[str, Any]:
     }
 
 
-@router.post("/streams", status_code=201)
+@router.post("/streams", status_code=201, dependencies=[require_role(Role.OPERATOR)])
 def create_stream(body: CreateStreamRequest, c: ContainerDep) -> dict[str, Any]:
     info = c.streams.create_stream(
         body.name,
@@ -84,7 +86,7 @@ def create_stream(body: CreateStreamRequest, c: ContainerDep) -> dict[str, Any]:
     return stream_doc(info)
 
 
-@router.get("/streams")
+@router.get("/streams", dependencies=[require_role(Role.VIEWER)])
 def list_streams(
     c: ContainerDep,
     prefix: str | None = None,
@@ -97,19 +99,19 @@ def list_streams(
     return StreamPage(streams=[stream_doc(s) for s in streams], next_token=token)
 
 
-@router.get("/streams/{name}")
+@router.get("/streams/{name}", dependencies=[require_role(Role.VIEWER)])
 def describe_stream(name: str, c: ContainerDep) -> dict[str, Any]:
     return stream_doc(c.streams.describe_stream(name))
 
 
-@router.delete("/streams/{name}", status_code=204)
+@router.delete("/streams/{name}", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 def delete_stream(name: str, c: ContainerDep) -> Response:
     info = c.streams.describe_stream(name)
     c.streams.delete_stream(info.arn)
     return Response(status_code=204)
 
 
-@router.get("/streams/{name}/fragments")
+@router.get("/streams/{name}/fragments", dependencies=[require_role(Role.VIEWER)])
 def list_fragments(
     name: str,
     c: ContainerDep,
@@ -125,7 +127,11 @@ def list_fragments(
     return {"fragments": [fragment_doc(r) for r in rows], "next_token": token}
 
 
-@router.get("/streams/{name}/clip.mp4", response_class=StreamingResponse)
+@router.get(
+    "/streams/{name}/clip.mp4",
+    response_class=StreamingResponse,
+    dependencies=[require_role(Role.VIEWER, signed_url=True)],
+)
 async def get_clip(
     name: str, c: ContainerDep, start: float, end: float, kind: TimeKind = "PRODUCER_TIMESTAMP"
 ) -> StreamingResponse:
@@ -133,7 +139,11 @@ async def get_clip(
     return StreamingResponse(chunks, media_type="video/mp4")
 
 
-@router.get("/streams/{name}/media", response_class=StreamingResponse)
+@router.get(
+    "/streams/{name}/media",
+    response_class=StreamingResponse,
+    dependencies=[require_role(Role.VIEWER, signed_url=True)],
+)
 async def get_media(
     name: str,
     c: ContainerDep,
@@ -150,7 +160,7 @@ async def get_media(
     return StreamingResponse(documents, media_type="video/webm")
 
 
-@router.get("/streams/{name}/images")
+@router.get("/streams/{name}/images", dependencies=[require_role(Role.VIEWER)])
 async def get_images(
     name: str,
     c: ContainerDep,
@@ -184,10 +194,17 @@ async def get_images(
     }
 
 
-@router.post("/streams/{name}/hls")
+@router.post("/streams/{name}/hls", dependencies=[require_role(Role.VIEWER)])
 def create_hls_session(name: str, body: HlsRequest, c: ContainerDep, request: Request) -> dict[str, str]:
+    """A playback URL for hls.js / Safari / VLC: it carries a signed session token, so no header."""
     token = c.streams.hls_session(
-        name=name, mode=body.mode, kind=body.kind, start=body.start, end=body.end, expires=body.expires
+        name=name,
+        mode=body.mode,
+        kind=body.kind,
+        start=body.start,
+        end=body.end,
+        expires=body.expires,
+        issuer=identity_of(request).id,
     )
     return {"url": hls_master_url(str(request.base_url).rstrip("/"), token)}
 
@@ -213,25 +230,31 @@ def pull_doc(status: Any) -> dict[str, Any]:
     }
 
 
-@router.put("/streams/{name}/pull")
+@router.put("/streams/{name}/pull", dependencies=[require_role(Role.OPERATOR)])
 def start_pull(name: str, body: PullRequest, c: ContainerDep) -> dict[str, Any]:
     """Attach a camera to the stream: stored, pulled by one server at a time, reconnects until deleted."""
     c.streams.describe_stream(name)
     return pull_doc(c.streams.pulls.add(name, body.url, listen=body.listen))
 
 
-@router.get("/streams/{name}/pull")
+@router.get("/streams/{name}/pull", dependencies=[require_role(Role.VIEWER)])
 def get_pull(name: str, c: ContainerDep) -> dict[str, Any]:
     return pull_doc(c.streams.pulls.get(name))
 
 
-@router.delete("/streams/{name}/pull", status_code=204)
+@router.delete("/streams/{name}/pull", status_code=204, dependencies=[require_role(Role.OPERATOR)])
 def stop_pull(name: str, c: ContainerDep) -> Response:
     c.streams.pulls.remove(name)
     return Response(status_code=204)
 
 
 # -- HLS playback (unsigned, authorised by the session token) -----------------------------------------
+
+
+def hls_issuer(c: Any, token: str) -> str | None:
+    """The credential that asked for an HLS session (AuthError when the token is forged or expired)."""
+    issuer: str | None = c.streams.tokens.read(token).issuer
+    return issuer
 
 
 M3U8 = "application/vnd.apple.mpegurl"
@@ -245,19 +268,34 @@ def _hls_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {media_type: {"schema": {"type": "string"}}}}, **HLS_TOKEN_REFUSED}
 
 
-@kvs_router.get("/hls/v1/getHLSMasterPlaylist.m3u8", response_class=Response, responses=_hls_responses(M3U8))
+@kvs_router.get(
+    "/hls/v1/getHLSMasterPlaylist.m3u8",
+    response_class=Response,
+    responses=_hls_responses(M3U8),
+    dependencies=[token_in_query("SessionToken", check=hls_issuer)],
+)
 def hls_master(c: ContainerDep, session_token: Annotated[str, Query(alias="SessionToken")]) -> Response:
     text = c.streams.hls_master(token := session_token, f"getHLSMediaPlaylist.m3u8?SessionToken={token}")
     return Response(text, media_type=M3U8, headers=CORS)
 
 
-@kvs_router.get("/hls/v1/getHLSMediaPlaylist.m3u8", response_class=Response, responses=_hls_responses(M3U8))
+@kvs_router.get(
+    "/hls/v1/getHLSMediaPlaylist.m3u8",
+    response_class=Response,
+    responses=_hls_responses(M3U8),
+    dependencies=[token_in_query("SessionToken", check=hls_issuer)],
+)
 def hls_media(c: ContainerDep, session_token: Annotated[str, Query(alias="SessionToken")]) -> Response:
     uri = f"getTSFragment.ts?SessionToken={session_token}&FragmentNumber={{number}}"
     return Response(c.streams.hls_media(session_token, uri), media_type=M3U8, headers=CORS)
 
 
-@kvs_router.get("/hls/v1/getTSFragment.ts", response_class=Response, responses=_hls_responses("video/mp2t"))
+@kvs_router.get(
+    "/hls/v1/getTSFragment.ts",
+    response_class=Response,
+    responses=_hls_responses("video/mp2t"),
+    dependencies=[token_in_query("SessionToken", check=hls_issuer)],
+)
 def hls_ts(
     c: ContainerDep,
     session_token: Annotated[str, Query(alias="SessionToken")],
@@ -277,5 +315,10 @@ class _PutMediaApp:
 
 
 kvs_router.routes.append(
-    Route("/putMedia", endpoint=_PutMediaApp(), methods=["POST"], include_in_schema=False)
+    Route(
+        "/putMedia",
+        endpoint=declare(_PutMediaApp(), Access(Role.OPERATOR)),
+        methods=["POST"],
+        include_in_schema=False,
+    )
 )

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.auth import AccessKeyRow
 from videolens.runtime.settings import Settings
+from videolens.services.auth.roles import Role
 from videolens.services.errors import (
     AlreadyExistsError,
     ConfigurationError,
@@ -40,6 +41,7 @@ class AccessKey:
     access_key_id: str
     description: str
     created_at: datetime
+    role: Role = Role.ADMIN
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class NewAccessKey:
     secret_access_key: str
     description: str
     created_at: datetime
+    role: Role = Role.ADMIN
 
 
 def load_master_key(data_dir: Path) -> bytes:
@@ -88,7 +91,11 @@ class KeysService:
             return None
 
     def create(
-        self, description: str = "", access_key_id: str | None = None, secret_access_key: str | None = None
+        self,
+        description: str = "",
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        role: Role = Role.ADMIN,
     ) -> NewAccessKey:
         """A new key pair (generated unless given, e.g. to keep the keys existing clients use)."""
         key_id = access_key_id or "VL" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(18))
@@ -107,14 +114,15 @@ class KeysService:
                     secret_encrypted=self._seal(key_id, secret),
                     description=description[:255],
                     created_at=now,
+                    role=role.value,
                 )
             )
-        return NewAccessKey(key_id, secret, description, now)
+        return NewAccessKey(key_id, secret, description, now, role)
 
     def list(self) -> list[AccessKey]:
         with self.db.session() as s:
             rows = s.scalars(select(AccessKeyRow).order_by(AccessKeyRow.created_at)).all()
-            return [AccessKey(r.access_key_id, r.description, r.created_at) for r in rows]
+            return [AccessKey(r.access_key_id, r.description, r.created_at, Role(r.role)) for r in rows]
 
     def delete(self, access_key_id: str) -> None:
         with self.db.session() as s:
@@ -125,9 +133,20 @@ class KeysService:
 
     def secret_for(self, access_key_id: str) -> str | None:
         """The secret of a key, or None for unknown keys (or a secret sealed by another master key)."""
+        found = self.lookup(access_key_id)
+        return found[0] if found is not None else None
+
+    def lookup(self, access_key_id: str) -> tuple[str, Role] | None:
+        """The secret and role of a key, or None for unknown keys (or a secret sealed elsewhere)."""
         with self.db.session() as s:
             row = s.get(AccessKeyRow, access_key_id)
             if row is None:
                 return None
-            blob = row.secret_encrypted
-        return self._open(access_key_id, blob)
+            blob, role = row.secret_encrypted, Role(row.role)
+        secret = self._open(access_key_id, blob)
+        return (secret, role) if secret is not None else None
+
+    def role_of(self, access_key_id: str) -> Role | None:
+        with self.db.session() as s:
+            row = s.get(AccessKeyRow, access_key_id)
+            return Role(row.role) if row is not None else None

@@ -42,6 +42,7 @@ class HlsPlayback:
         container: str = "MPEG_TS",
         max_results: int | None = None,
         discontinuity: str = "ALWAYS",
+        issuer: str | None = None,
     ) -> str:
         stream_id, info = self._archived(name, arn)
         if mode == "ON_DEMAND" and (start is None or end is None):
@@ -66,6 +67,7 @@ class HlsPlayback:
             max_results=max_results or (5 if mode == "LIVE" else 1000),
             base=base,
             discontinuity=discontinuity,
+            issuer=issuer,
         )
         return self.tokens.issue(session)
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -26,15 +27,25 @@ class HlsSession:
     max_results: int
     base: float  # epoch seconds subtracted from segment timestamps (keeps MPEG-TS clocks small)
     discontinuity: str = "ALWAYS"
+    #: id of the credential that asked for the session (secure mode checks it is still active)
+    issuer: str | None = None
 
 
 class HlsTokens:
     def __init__(self, key_file: Path) -> None:
         key_file.parent.mkdir(parents=True, exist_ok=True)
-        if not key_file.exists():
-            key_file.write_bytes(secrets.token_bytes(32))
-            key_file.chmod(0o600)
-        self._key = key_file.read_bytes()
+        try:  # created atomically: processes starting together must agree on one key
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+        for _ in range(100):  # the creator may not have written it yet
+            self._key = key_file.read_bytes()
+            if len(self._key) == 32:
+                break
+            time.sleep(0.01)
 
     def issue(self, session: HlsSession) -> str:
         body = base64.urlsafe_b64encode(json.dumps(asdict(session), separators=(",", ":")).encode()).rstrip(
