@@ -1,7 +1,6 @@
 """Native REST routes of the live capability: stream processors (`/v1/processors`).
 
-Roles: the house has no `require_role` yet (api/ has none after merging main); these routes follow
-the server's auth mode like the other /v1 routes. Intended: GET viewer, the others operator.
+Roles (api/auth.py): reads need a viewer, every change an operator.
 """
 
 from __future__ import annotations
@@ -12,10 +11,14 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
+from videolens.services.auth.roles import Role
 from videolens.services.live.models import ProcessorInfo
 
 router = APIRouter(prefix="/v1", tags=["processors"])
+VIEWER = [require_role(Role.VIEWER)]
+OPERATOR = [require_role(Role.OPERATOR)]
 
 
 class CreateProcessorRequest(BaseModel):
@@ -48,7 +51,7 @@ def _doc(p: ProcessorInfo) -> dict[str, Any]:
     }
 
 
-@router.post("/processors", status_code=201)
+@router.post("/processors", status_code=201, dependencies=OPERATOR)
 async def create_processor(body: CreateProcessorRequest, container: ContainerDep) -> dict[str, Any]:
     definition: dict[str, Any] = {"Input": body.input, "Output": body.output, "Settings": body.settings}
     if body.regions_of_interest is not None:
@@ -59,7 +62,7 @@ async def create_processor(body: CreateProcessorRequest, container: ContainerDep
     return _doc(info)
 
 
-@router.get("/processors")
+@router.get("/processors", dependencies=VIEWER)
 async def list_processors(
     container: ContainerDep, max_results: int | None = None, next_token: str | None = None
 ) -> dict[str, Any]:
@@ -67,23 +70,23 @@ async def list_processors(
     return {"processors": [_doc(p) for p in page], "next_token": token}
 
 
-@router.get("/processors/{name}")
+@router.get("/processors/{name}", dependencies=VIEWER)
 async def describe_processor(name: str, container: ContainerDep) -> dict[str, Any]:
     return _doc(await run_in_threadpool(container.processors.describe, name))
 
 
-@router.post("/processors/{name}/start")
+@router.post("/processors/{name}/start", dependencies=OPERATOR)
 async def start_processor(name: str, container: ContainerDep) -> dict[str, Any]:
     return {"session_id": await run_in_threadpool(container.processors.start, name)}
 
 
-@router.post("/processors/{name}/stop", status_code=204)
+@router.post("/processors/{name}/stop", status_code=204, dependencies=OPERATOR)
 async def stop_processor(name: str, container: ContainerDep) -> Response:
     await run_in_threadpool(container.processors.stop, name)
     return Response(status_code=204)
 
 
-@router.delete("/processors/{name}", status_code=204)
+@router.delete("/processors/{name}", status_code=204, dependencies=OPERATOR)
 async def delete_processor(name: str, container: ContainerDep) -> Response:
     await run_in_threadpool(container.processors.delete, name)
     return Response(status_code=204)
