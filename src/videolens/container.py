@@ -11,6 +11,7 @@ from typing import Protocol
 
 from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.datastreams.factory import open_shard_log
+from videolens.backends.leases import SqlLeaseStore, named_lease_table
 from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
@@ -25,8 +26,13 @@ from videolens.services.events.service import EventsService
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.service import JobsService
 from videolens.services.jobs.workers import JobWorkers
+from videolens.services.live.connected_home import ConnectedHomeKind
+from videolens.services.live.engine import LiveEngine
+from videolens.services.live.face_search import FaceSearchKind
+from videolens.services.live.service import ProcessorsService
 from videolens.services.models.service import ModelsService
 from videolens.services.rules.service import RulesService
+from videolens.services.sightings.service import SightingsService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
@@ -75,7 +81,11 @@ class Container:
         self.jobs = JobsService(settings, self.db, self.storage, self.events)
         # job types: one registration line each (services/jobs/registry.py)
         self.jobs.types.register(FaceDetectionJob(settings, self.storage, self.faces, self.models))
-        self.jobs.types.register(FaceSearchJob(settings, self.storage, self.faces, self.models))
+        # sightings: face tracks of search jobs (and stream processors) kept and searchable
+        self.sightings = SightingsService(self.db, self.faces, settings.sightings_video_retention_days)
+        self.jobs.types.register(
+            FaceSearchJob(settings, self.storage, self.faces, self.models, self.sightings)
+        )
         self.jobs.types.register(AnonymizeJob(self.anonymizer, self.storage, self.faces))
         #: anonymization's job API for the front doors (submit, upload, download)
         self.anonymize = AnonymizeJobs(self.jobs, self.storage)
@@ -100,6 +110,15 @@ class Container:
         )
         self.background.append(self.models_service)
         self.telemetry = Telemetry(self.db)
+        # live analysis: stream processors (kinds register here), run by the engine under named leases
+        leases = SqlLeaseStore(self.db, named_lease_table(), lease_seconds=settings.processor_lease_seconds)
+        self.processors = ProcessorsService(settings, self.db, self.streams, leases)
+        self.processors.kinds.register(
+            FaceSearchKind(settings, self.faces, self.models, self.datastreams, self.sightings)
+        )
+        self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
+        self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
+        self.background.append(self.live)
 
     def start_background(self) -> None:
         for task in self.background:

@@ -22,7 +22,7 @@ PACKAGE = ROOT / "src" / "videolens"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 #: the modules of a capability others may import (see docs/architecture.md)
 PUBLIC = {"__init__", "service", "models", "errors"}
-PUBLIC_EXTRA = {"videolens.services.jobs.registry"}
+PUBLIC_EXTRA = {"videolens.services.jobs.registry", "videolens.services.live.registry"}
 
 
 def _contracts() -> dict[str, dict[str, object]]:

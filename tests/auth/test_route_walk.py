@@ -33,6 +33,7 @@ READ_ONLY_POSTS = {
     "/v1/streams/{name}/hls",
     "/v1/signed-urls",
     "/v1/models/{name}/invoke",  # inference on an image, nothing stored
+    "/v1/sightings/search",  # search by an uploaded image, nothing stored
 }
 #: GET routes stronger than viewer: they reveal secrets (webhook signing keys, token metadata)
 PRIVILEGED_GETS = {

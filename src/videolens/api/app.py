@@ -26,6 +26,8 @@ from videolens.api.rest import faces as faces_routes
 from videolens.api.rest import jobs as jobs_routes
 from videolens.api.rest import metrics as metrics_routes
 from videolens.api.rest import models as models_routes
+from videolens.api.rest import processors as processors_routes
+from videolens.api.rest import sightings as sightings_routes
 from videolens.api.rest import streams as streams_routes
 from videolens.container import Container
 
@@ -89,5 +91,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(streams_routes.kvs_router)
     app.include_router(datastreams_routes.router)
     app.include_router(models_routes.router)
+    app.include_router(processors_routes.router)
+    app.include_router(sightings_routes.router)
     app.include_router(metrics_routes.router)
     return app

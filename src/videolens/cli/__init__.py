@@ -9,7 +9,20 @@ from __future__ import annotations
 
 import typer
 
-from videolens.cli import anonymize, datastreams, events, faces, jobs, keys, models, serve, streams, tokens
+from videolens.cli import (
+    anonymize,
+    datastreams,
+    events,
+    faces,
+    jobs,
+    keys,
+    models,
+    processors,
+    serve,
+    sightings,
+    streams,
+    tokens,
+)
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
 app.command("serve")(serve.serve)
@@ -23,6 +36,8 @@ app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(events.topics_app, name="topics")
 app.add_typer(events.rules_app, name="rules")
 app.add_typer(models.models_app, name="models")
+app.add_typer(processors.processors_app, name="processors")
+app.add_typer(sightings.sightings_app, name="sightings")
 app.command("anonymize")(anonymize.anonymize_command)
 
 

@@ -70,6 +70,23 @@ class Settings(BaseSettings):
     #: a stream pull whose process stopped renewing for this long is taken over by another process
     stream_pull_lease_seconds: float = Field(default=30.0, gt=0)
 
+    # live analysis (stream processors)
+    #: a processor whose worker stopped renewing its lease for this long is taken over by another
+    #: worker (KCL's default failover time is 10 s); takeover happens within this + the poll interval
+    processor_lease_seconds: float = Field(default=10.0, gt=0)
+    #: how often a worker looks for processors to take and (other processes) for new fragments
+    processor_poll_seconds: float = Field(default=0.25, gt=0)
+    #: processors one worker process runs at most (0: this process runs none)
+    processor_slots: int = Field(default=16, ge=0)
+    #: frames per second of video a face-search processor analyses (tracking in between)
+    processor_analysed_fps: float = Field(default=5.0, gt=0)
+    #: the face detector's input side for live analysis (as job_detect_max_side)
+    processor_detect_max_side: int = Field(default=640, ge=64)
+
+    # sightings
+    #: a stored video's face sightings are kept this long after its job (the object may outlive it)
+    sightings_video_retention_days: float = Field(default=30.0, gt=0)
+
     # events (topics, subscriptions)
     #: first retry delay of a failed webhook / MQTT delivery; doubles per attempt
     event_retry_base_seconds: float = Field(default=1.0, gt=0)
@@ -90,7 +107,6 @@ class Settings(BaseSettings):
     datastreams_subscription_s: float = Field(default=300.0, gt=0)
     #: embedded backend: a shard's segment file rolls over past this size
     datastreams_segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
-
     # models (bring your own)
     #: onnxruntime execution providers for `onnx` models, in order of preference, comma-separated
     #: (e.g. "TensorrtExecutionProvider,CUDAExecutionProvider,CPUExecutionProvider"); empty: every

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from videolens.api.aws.registry import AwsContext, AwsService
+from videolens.api.aws.rekognition_processors import PROCESSOR_HANDLERS
 from videolens.api.aws.rekognition_video import VIDEO_HANDLERS
 from videolens.services.errors import (
     AlreadyExistsError,
@@ -25,6 +26,7 @@ from videolens.services.faces.models import (
     FaceMatch,
     StoredFace,
 )
+from videolens.services.live.errors import ProcessorInUseError
 
 #: Rekognition's limits: inline `Bytes` up to 5 MiB (the model says so), S3 images up to 15 MB
 MAX_INLINE_IMAGE = 5 * 1024 * 1024
@@ -253,9 +255,11 @@ SERVICE = AwsService(
         "DetectFaces": detect_faces,
         "CompareFaces": compare_faces,
         **VIDEO_HANDLERS,  # stored-video jobs (rekognition_video.py)
+        **PROCESSOR_HANDLERS,  # stream processors (rekognition_processors.py)
     },
     error_map={
         NotFoundError: "ResourceNotFoundException",
+        ProcessorInUseError: "ResourceInUseException",
         AlreadyExistsError: "ResourceAlreadyExistsException",
         InvalidParameterError: "InvalidParameterException",
         InvalidImageError: "InvalidImageFormatException",

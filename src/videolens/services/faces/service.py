@@ -276,6 +276,19 @@ class FacesService:
             for found in hits
         ]
 
+    def face_descriptor(self, collection_id: str, face_id: str) -> np.ndarray:
+        """The stored descriptor of one face (the sightings index searches with it)."""
+        check_collection_id(collection_id)
+        check_face_id(face_id)
+        with self.db.session() as s:
+            self._collection_row(s, collection_id)
+            row = s.scalar(
+                select(FaceRow).where(FaceRow.collection_id == collection_id, FaceRow.face_id == face_id)
+            )
+            if row is None:
+                raise InvalidParameterError(f"face {face_id} is not in collection {collection_id!r}")
+            return np.frombuffer(row.embedding, dtype="<f4").copy()
+
     def search_faces(
         self, collection_id: str, face_id: str, max_faces: int = 80, threshold: float | None = None
     ) -> list[FaceMatch]:

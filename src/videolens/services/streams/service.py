@@ -180,6 +180,40 @@ class StreamsService(HlsPlayback):
 
         return documents()
 
+    # -- in-process tailing (live processors) --------------------------------------------------------
+
+    def fragments_after(
+        self,
+        after: str | None,
+        *,
+        name: str | None = None,
+        arn: str | None = None,
+        limit: int = 16,
+        inclusive: bool = False,
+    ) -> list[FragmentInfo]:
+        """Stored fragments after fragment number `after` (from it if inclusive; None: from the first)."""
+        stream_id, _info = self.catalog.row_id(name, arn)
+        seq = -1 if after is None else self.index.by_number(stream_id, after).seq - (1 if inclusive else 0)
+        return self.index.after_seq(stream_id, seq, limit)
+
+    def first_fragment_at(
+        self, producer_ts: float, *, name: str | None = None, arn: str | None = None
+    ) -> FragmentInfo | None:
+        stream_id, _info = self.catalog.row_id(name, arn)
+        return self.index.first_at(stream_id, "PRODUCER_TIMESTAMP", producer_ts)
+
+    def latest_fragment(self, *, name: str | None = None, arn: str | None = None) -> FragmentInfo | None:
+        stream_id, _info = self.catalog.row_id(name, arn)
+        return self.index.latest(stream_id)
+
+    def read_fragment(self, fragment: FragmentInfo) -> bytes:
+        """The stored fragment (a self-contained Matroska document: header, tracks, one cluster)."""
+        return self.index.read(fragment)
+
+    def wait_for_fragment(self, seconds: float) -> None:
+        """Sleep until a fragment is persisted in this process (or a stream deleted), at most `seconds`."""
+        self._wait(seconds)
+
     # -- archived media -----------------------------------------------------------------------------
 
     def _archived(self, name: str | None, arn: str | None) -> tuple[int, StreamInfo]:

@@ -23,6 +23,7 @@ from videolens.media.video_reader import VideoMetadata, probe
 from videolens.services.faces.models import AttributeLevel, FaceDetail
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.models import JobStopped, ResultEntry
+from videolens.services.sightings.models import SightingsSink, TrackSighting
 from videolens.services.video_analysis.faces import JOB_DETECT_MAX_SIDE, SamplingConfig, track_faces
 from videolens.services.video_analysis.pipeline import Stopped
 from videolens.vision.models import ModelRegistry
@@ -76,7 +77,10 @@ class FaceVideoAnalyzer:
         sample_ms: int = 500,
         detect_every: int = 0,
         detect_max_side: int = JOB_DETECT_MAX_SIDE,
+        sink: SightingsSink | None = None,
     ) -> None:
+        #: every face track of a search job is handed to it (the sightings index), if given
+        self.sink = sink
         self.faces = faces
         self.models = models
         self.analysis = faces.analysis
@@ -112,9 +116,12 @@ class FaceVideoAnalyzer:
         progress: Progress,
         should_stop: ShouldStop,
         name: str | None = None,
+        source: str | None = None,
     ) -> AnalysisOutput:
         self.faces.describe_collection(collection_id)  # fail early on a missing collection
         meta, samples, n_frames, n_tracks = self._scan(path, "DEFAULT", True, progress, should_stop, name)
+        if self.sink is not None and source is not None:
+            self._sightings(samples, source)
         persons = _group_persons(samples)
         people = list(persons.values())
         found = self.faces.search_embeddings(
@@ -137,6 +144,18 @@ class FaceVideoAnalyzer:
             }
             entries.append(ResultEntry(s.timestamp_ms, idx, doc))
         return AnalysisOutput(meta, entries, n_frames, n_tracks, len(persons))
+
+    def _sightings(self, samples: list[_Sample], source: str) -> None:
+        assert self.sink is not None
+        by_track: dict[int, list[_Sample]] = {}
+        for s in samples:
+            by_track.setdefault(s.track_id, []).append(s)
+        for looks in by_track.values():
+            descriptors = [(s.detail.confidence, s.embedding) for s in looks if s.embedding is not None]
+            times = [s.timestamp_ms / 1000.0 for s in looks]
+            self.sink.record(
+                TrackSighting("video", source, min(times), max(times) + self.sample_ms / 1000.0, descriptors)
+            )
 
     # ------------------------------------------------------------------------------------------
     def _scan(

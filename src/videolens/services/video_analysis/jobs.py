@@ -14,6 +14,7 @@ from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidMediaError, InvalidParameterError
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.registry import JobOutcome, JobRun
+from videolens.services.sightings.models import SightingsSink
 from videolens.services.storage.service import StorageService
 from videolens.services.video_analysis.face_pipeline import AnalysisOutput, FaceVideoAnalyzer
 from videolens.vision.models import ModelRegistry
@@ -23,8 +24,14 @@ class _FaceVideoJob:
     """What both face job types share: the analyser, the stored video, the outcome they store."""
 
     def __init__(
-        self, settings: Settings, storage: StorageService, faces: FacesService, models: ModelRegistry
+        self,
+        settings: Settings,
+        storage: StorageService,
+        faces: FacesService,
+        models: ModelRegistry,
+        sightings: SightingsSink | None = None,
     ) -> None:
+        self.sightings = sightings
         self.settings = settings
         self.storage = storage
         self.faces = faces
@@ -37,6 +44,7 @@ class _FaceVideoJob:
             self.settings.job_sample_ms,
             self.settings.job_detect_every,
             self.settings.job_detect_max_side,
+            sink=self.sightings,
         )
         job = run.job
         try:
@@ -94,5 +102,11 @@ class FaceSearchJob(_FaceVideoJob):
     def _scan(self, analyzer: FaceVideoAnalyzer, run: JobRun, path: Path) -> AnalysisOutput:
         params = run.job.params
         return analyzer.search(
-            path, params["collection_id"], params.get("threshold"), run.progress, run.should_stop, run.job.key
+            path,
+            params["collection_id"],
+            params.get("threshold"),
+            run.progress,
+            run.should_stop,
+            run.job.key,
+            source=f"s3://{run.job.bucket}/{run.job.key}",
         )
