@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.auth.conftest import PROBLEM, start_secure
 from videolens.services.auth.limiter import FailureLimiter
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.vision.models import ModelRegistry
 
 WRONG = {"Authorization": "Bearer vl_zzzzzzzzzzzz_" + "x" * 43}

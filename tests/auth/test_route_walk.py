@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from tests.auth.conftest import PROBLEM, SecureApp, start_secure
 from videolens.api.auth import app_routes
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.vision.models import ModelRegistry
 
 WRONG_TOKEN = "vl_aaaabbbbcccc_" + "W" * 43

@@ -17,7 +17,7 @@ from tests.auth.conftest import PROBLEM, SecureApp, start_secure
 from tests.streams.browser import Chromium
 from tests.streams.test_hls_browser import HLS_JS, play, wait_for_playback
 from videolens.producer import PutMediaError, chunks_of, put_media
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.streams.hls_sessions import HlsSession
 from videolens.vision.models import ModelRegistry
 

@@ -16,7 +16,7 @@ import httpx
 import sqlalchemy as sa
 
 from tests.auth.conftest import PROBLEM, SecureApp
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 
 TOKEN_RE = re.compile(r"^vl_[a-z0-9]{12}_[A-Za-z0-9_\-]{43}$")
 

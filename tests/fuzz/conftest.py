@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import RunningServer, free_port, make_settings
 from videolens.container import Container
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.vision.models import ModelRegistry
 
 

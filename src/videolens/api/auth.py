@@ -27,7 +27,7 @@ from fastapi import Depends, Request, Security, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute, Match
 
-from videolens.services.auth.roles import Identity, Role
+from videolens.services.auth.models import Identity, Role
 from videolens.services.errors import ForbiddenError, UnauthenticatedError
 
 #: key of the authenticated Identity in the ASGI scope (set by the gate)

@@ -30,9 +30,8 @@ from videolens.api.aws.sigv4 import (
     signature_matches,
 )
 from videolens.api.problems import problem
-from videolens.services.auth.roles import DEV_IDENTITY, Identity, Role
-from videolens.services.auth.signed_urls import is_signed
-from videolens.services.auth.tokens import token_id_of
+from videolens.services.auth.models import DEV_IDENTITY, Identity, Role
+from videolens.services.auth.service import is_signed, token_id_of
 from videolens.services.errors import (
     TooManyAuthFailuresError,
     UnauthenticatedError,

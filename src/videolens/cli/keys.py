@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from videolens.cli.common import cli_container, console, fail
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 
 if TYPE_CHECKING:
     from videolens.services.auth.keys import KeysService

@@ -15,11 +15,10 @@ from rich.table import Table
 
 from videolens.cli.common import console, fail, service_errors
 from videolens.runtime.settings import Settings
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 
 if TYPE_CHECKING:
-    from videolens.services.auth.service import AuthService
-    from videolens.services.auth.tokens import TokenInfo
+    from videolens.services.auth.service import AuthService, TokenInfo
 
 tokens_app = typer.Typer(
     help="API tokens for the native REST API (bearer tokens with a role).", no_args_is_help=True

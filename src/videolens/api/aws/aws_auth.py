@@ -1,7 +1,7 @@
 """SigV4 authentication and role checks of the AWS door (secure mode), on the shared identity store.
 
 The signature is verified against the access key's secret (`services/auth/keys.py`), the key's role
-must allow the operation (`services.auth.roles.aws_operation_role`), and every failure counts towards
+must allow the operation (`services.auth.models.aws_operation_role`), and every failure counts towards
 the same per-address brute-force brake as the native door's; errors are the ones AWS itself sends.
 """
 
@@ -24,7 +24,7 @@ from videolens.api.aws.sigv4 import (
     sigv2_signature_matches,
 )
 from videolens.api.aws.wire import WireRequest
-from videolens.services.auth.roles import Identity, aws_operation_role
+from videolens.services.auth.models import Identity, aws_operation_role
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from videolens.api.rest.multipart import (
     read_part,
 )
 from videolens.container import Container
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.errors import InvalidParameterError
 from videolens.services.jobs.models import Job
 

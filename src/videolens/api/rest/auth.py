@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from videolens.api.auth import app_routes, identity_of, match_route, require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.auth.roles import Role
-from videolens.services.auth.tokens import TokenInfo
+from videolens.services.auth.models import Role
+from videolens.services.auth.service import TokenInfo
 from videolens.services.errors import ForbiddenError, InvalidParameterError
 
 router = APIRouter(prefix="/v1", tags=["auth"])

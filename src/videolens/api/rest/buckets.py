@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.storage.models import Bucket, ObjectInfo
 
 router = APIRouter(prefix="/v1/buckets", tags=["buckets"])

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.datastreams.models import (
     ChildShardInfo,
     PutRecordInput,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from videolens.api.auth import require_role, token_in_query
 from videolens.api.deps import ContainerDep
 from videolens.api.rest.jobs import JobTypeName
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.events.models import Delivery, Subscription, Topic
 from videolens.services.rules.service import Rule
 

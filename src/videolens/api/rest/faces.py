@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
 from videolens.api.rest.uploads import read_image_body, read_images
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.errors import InvalidImageError
 from videolens.services.faces.models import (
     Collection,

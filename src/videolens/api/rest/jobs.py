@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.jobs.models import Job, ResultPage
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])

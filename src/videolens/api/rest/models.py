@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.errors import InvalidParameterError, PayloadTooLargeError
 from videolens.services.models.models import ModelInfo, ModelInput
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from videolens.api.auth import require_role
 from videolens.api.deps import ContainerDep
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.live.models import ProcessorInfo
 
 router = APIRouter(prefix="/v1", tags=["processors"])

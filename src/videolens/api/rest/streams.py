@@ -15,7 +15,7 @@ from starlette.routing import Route
 from videolens.api.auth import Access, declare, identity_of, require_role, token_in_query
 from videolens.api.deps import ContainerDep
 from videolens.api.kvs_wire import hls_master_url, serve_put_media
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.streams.models import FragmentInfo, StreamInfo
 from videolens.services.streams.reading import StartSelector
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.auth import AccessKeyRow
 from videolens.runtime.settings import Settings
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.errors import (
     AlreadyExistsError,
     ConfigurationError,

@@ -15,15 +15,18 @@ from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.auth.keys import KeysService, load_master_key
 from videolens.services.auth.limiter import FailureLimiter
-from videolens.services.auth.roles import Identity, Role
-from videolens.services.auth.signed_urls import UrlSigner
-from videolens.services.auth.tokens import NewToken, TokenStore
+from videolens.services.auth.models import Identity, Role
+from videolens.services.auth.signed_urls import UrlSigner, is_signed
+from videolens.services.auth.tokens import NewToken, TokenInfo, TokenStore, token_id_of
 from videolens.services.errors import (
     ForbiddenError,
     InvalidParameterError,
     TooManyAuthFailuresError,
     UnauthenticatedError,
 )
+
+#: what the front doors use of this capability besides the service (its public surface)
+__all__ = ["AuthService", "NewToken", "TokenInfo", "is_signed", "token_id_of"]
 
 
 class AuthService:

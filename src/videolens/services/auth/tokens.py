@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.auth import ApiTokenRow
-from videolens.services.auth.roles import Role
+from videolens.services.auth.models import Role
 from videolens.services.errors import InvalidParameterError, NotFoundError
 
 PREFIX = "vl_"
