@@ -13,13 +13,13 @@ from videolens.backends.blobs.filesystem import FilesystemBlobStore
 from videolens.backends.datastreams.factory import open_shard_log
 from videolens.backends.leases import SqlLeaseStore, named_lease_table
 from videolens.backends.metadata.database import Database
+from videolens.runtime.periodic import PeriodicTask
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
 from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
-from videolens.services.anonymize.upload_sweeper import UploadSweeper
+from videolens.services.anonymize.upload_sweeper import sweep_uploads
 from videolens.services.auth.keys import KeysService
 from videolens.services.auth.service import AuthService
-from videolens.services.datastreams.retention import DataStreamRetention
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
@@ -34,7 +34,6 @@ from videolens.services.models.service import ModelsService
 from videolens.services.rules.service import RulesService
 from videolens.services.sightings.service import SightingsService
 from videolens.services.storage.service import StorageService
-from videolens.services.streams.retention import RetentionSweeper
 from videolens.services.streams.service import StreamsService
 from videolens.services.telemetry import Telemetry
 from videolens.services.video_analysis.jobs import FaceDetectionJob, FaceSearchJob
@@ -72,7 +71,7 @@ class Container:
         self.background: list[BackgroundTask] = []
         # capability services wired below (each engineer adds theirs)
         self.streams = StreamsService(settings, self.db, self.blobs)
-        self.background.append(RetentionSweeper(self.streams))
+        self.background.append(PeriodicTask("streams-retention", 60.0, self.streams.sweep, what="fragments"))
         self.background.append(self.streams.pulls)
         # jobs + events (topics, webhooks, MQTT) + bucket rules
         self.events = EventsService(settings, self.db)
@@ -98,10 +97,15 @@ class Container:
             settings.datastreams_url, settings.data_dir, segment_bytes=settings.datastreams_segment_bytes
         )
         self.datastreams = DataStreamsService(settings, self.db, self.datastream_log)
-        self.background.append(DataStreamRetention(self.datastreams))
         self.background.append(
-            UploadSweeper(
-                self.jobs, self.storage, settings.upload_grace_seconds, settings.upload_sweep_seconds
+            PeriodicTask("datastreams-retention", 60.0, self.datastreams.trim_expired, what="records")
+        )
+        self.background.append(
+            PeriodicTask(
+                "uploads-sweeper",
+                settings.upload_sweep_seconds,
+                lambda: sweep_uploads(self.jobs, self.storage, settings.upload_grace_seconds),
+                what="objects",
             )
         )
         # models (bring your own) + the /metrics exposition

@@ -16,9 +16,10 @@ import datetime as dt
 import hashlib
 import logging
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
+from starlette.types import ASGIApp
 
 from videolens.api.auth import IDENTITY_KEY, Access, RouteInfo, app_routes, match_route
 from videolens.api.aws.errors import AwsError
@@ -37,6 +38,9 @@ from videolens.services.errors import (
     UnauthenticatedError,
     VideolensError,
 )
+
+if TYPE_CHECKING:
+    from videolens.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +69,7 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
 
 
 class AuthGate:
-    def __init__(self, app: Any, container: Any) -> None:
+    def __init__(self, app: ASGIApp, container: Container) -> None:
         self.app = app
         self.container = container
         self.settings = container.settings

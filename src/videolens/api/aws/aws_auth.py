@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
@@ -26,11 +26,14 @@ from videolens.api.aws.sigv4 import (
 from videolens.api.aws.wire import WireRequest
 from videolens.services.auth.models import Identity, aws_operation_role
 
+if TYPE_CHECKING:
+    from videolens.container import Container
+
 log = logging.getLogger(__name__)
 
 
 async def authenticate(
-    container: Any,
+    container: Container,
     service: AwsService,
     req: WireRequest,
     signed: SignedRequest,
@@ -64,7 +67,7 @@ async def authenticate(
 
 
 async def _verify(
-    container: Any,
+    container: Container,
     service: AwsService,
     req: WireRequest,
     signed: SignedRequest,

@@ -9,20 +9,25 @@ upload and queueing its job) goes once its newest object is older than the grace
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videolens.services.anonymize.uploads import UPLOAD_BUCKET
 from videolens.services.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from videolens.services.jobs.service import JobsService
+    from videolens.services.storage.service import StorageService
 
 log = logging.getLogger(__name__)
 ENDED = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
-def sweep_uploads(jobs: Any, storage: Any, grace_s: float, now: float | None = None) -> int:
+def sweep_uploads(
+    jobs: JobsService, storage: StorageService, grace_s: float, now: float | None = None
+) -> int:
     """Delete the uploads whose job ended more than `grace_s` ago; return how many objects went."""
     now = time.time() if now is None else now
     groups: dict[str, list[Any]] = defaultdict(list)
@@ -59,36 +64,3 @@ def sweep_uploads(jobs: Any, storage: Any, grace_s: float, now: float | None = N
 
 def _ts(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-
-
-class UploadSweeper:
-    """Runs `sweep_uploads` every `interval_s` on a daemon thread (a container BackgroundTask)."""
-
-    def __init__(self, jobs: Any, storage: Any, grace_s: float, interval_s: float) -> None:
-        self.jobs = jobs
-        self.storage = storage
-        self.grace_s = grace_s
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="uploads-sweeper", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                removed = sweep_uploads(self.jobs, self.storage, self.grace_s)
-                if removed:
-                    log.info("uploads sweeper removed %d objects", removed)
-            except Exception:  # noqa: BLE001 - the next round tries again
-                log.exception("uploads sweep failed")

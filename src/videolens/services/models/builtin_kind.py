@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
@@ -20,6 +20,9 @@ from videolens.services.models.kinds import KindConfig, KindContext, register_ki
 from videolens.services.models.models import ModelAnswer, ModelInput
 from videolens.vision.detection_decoders import Boxes
 from videolens.vision.person_detector import PersonDetector
+
+if TYPE_CHECKING:
+    from videolens.services.faces.service import FacesService
 
 
 class BuiltinConfig(KindConfig):
@@ -101,15 +104,21 @@ def _face_detector(config: BuiltinConfig, ctx: KindContext) -> Run:
     return run
 
 
+def _faces(ctx: KindContext) -> FacesService:
+    if ctx.faces is None:  # a ModelsService built without the faces capability (e.g. a bare test)
+        raise InvalidParameterError("builtin face-search needs the faces capability in this process")
+    return ctx.faces
+
+
 def _check_collection(config: BuiltinConfig, ctx: KindContext) -> None:
     if not config.collection_id:
         raise InvalidParameterError("builtin face-search needs a collection_id")
-    ctx.faces.describe_collection(config.collection_id)
+    _faces(ctx).describe_collection(config.collection_id)
 
 
 @builtin("face-search", check=_check_collection)
 def _face_search(config: BuiltinConfig, ctx: KindContext) -> Run:
-    faces_service = ctx.faces
+    faces_service = _faces(ctx)
     collection_id = str(config.collection_id)
 
     def run(inp: ModelInput) -> dict[str, Any]:

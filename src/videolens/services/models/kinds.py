@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidParameterError
 from videolens.services.models.models import ModelAnswer, ModelInput
+
+if TYPE_CHECKING:
+    from videolens.services.faces.service import FacesService
+    from videolens.vision.detector import FaceDetector
 
 
 class KindConfig(BaseModel):
@@ -36,8 +40,8 @@ class KindContext:
 
     settings: Settings
     #: FacesService (face search) and the process's face detector, for the builtin kind
-    faces: Any = None
-    face_detector: Callable[[], Any] | None = None
+    faces: FacesService | None = None
+    face_detector: Callable[[], FaceDetector] | None = None
 
 
 class Invoker(Protocol):

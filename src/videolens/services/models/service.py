@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -45,6 +45,10 @@ from videolens.services.models.errors import ModelError, ModelNotFoundError, Mod
 from videolens.services.models.kinds import Invoker, KindContext, kind, parse_config
 from videolens.services.models.models import ModelAnswer, ModelInfo, ModelInput, check_name, public_config
 from videolens.services.pagination import decode_token, encode_token
+
+if TYPE_CHECKING:
+    from videolens.services.faces.service import FacesService
+    from videolens.vision.detector import FaceDetector
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +72,8 @@ class ModelsService:
         settings: Settings,
         db: Database,
         blobs: BlobStore,
-        faces: Any = None,
-        face_detector: Callable[[], Any] | None = None,
+        faces: FacesService | None = None,
+        face_detector: Callable[[], FaceDetector] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
