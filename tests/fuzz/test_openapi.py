@@ -50,7 +50,8 @@ def can_break_schema(raw: dict[str, Any]) -> bool:
 
 @pytest.fixture(scope="module")
 def api_schema(native_target: NativeTarget) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(native_target.url + "/openapi.json")
+    # secure mode: the document itself needs a credential (unless VIDEOLENS_DOCS_PUBLIC)
+    return schemathesis.openapi.from_url(native_target.url + "/openapi.json", headers=native_target.headers)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
