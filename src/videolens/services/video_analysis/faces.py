@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from videolens.media.frame_source import FrameSource, Skip, Source, SourceInfo
+from videolens.media.frame_source import FrameSource, FrameSourceError, Skip, Source, SourceInfo
 from videolens.services.video_analysis.pipeline import FaceTrackPipeline, StageTimes, TrackingConfig, run
 from videolens.services.video_analysis.steps import StepCollector, StepSample
 from videolens.vision.detections import iou_matrix
@@ -134,6 +134,8 @@ def track_faces(
         n = run(stream, pipeline, should_stop=should_stop, progress=report)
         samples = collector.finish()
         error = frames.error
+        if n == 0 and not should_stop():  # headers only, or nothing decodes: a failed job, not "no faces"
+            raise FrameSourceError(f"{name or 'video'}: no video frame could be decoded ({error or 'empty'})")
     return FaceTrackResult(
         info=info,
         samples=samples,
