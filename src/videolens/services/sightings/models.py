@@ -52,18 +52,21 @@ class TrackAccumulator:
         track_id: int,
         t: float,
         confidence: float,
-        descriptor: np.ndarray,
+        descriptor: np.ndarray | None,
         fragment: str,
         thumbnail: Callable[[], bytes | None],
     ) -> None:
+        """One look at a track; `descriptor` only on the looks that embedded it (the others extend the
+        track's time range and fragments)."""
         track = self._open.get(track_id)
         if track is None:
             track = TrackSighting(self.source_kind, self.source, t, t, [], retention_s=self.retention_s)
             self._open[track_id] = track
         track.end_s = max(track.end_s, t)
-        track.descriptors.append((confidence, np.asarray(descriptor, dtype=np.float32)))
-        # the best few are enough; the sink keeps 3
-        track.descriptors = sorted(track.descriptors, key=lambda qd: -qd[0])[:8]
+        if descriptor is not None:
+            track.descriptors.append((confidence, np.asarray(descriptor, dtype=np.float32)))
+            # the best few are enough; the sink keeps 3
+            track.descriptors = sorted(track.descriptors, key=lambda qd: -qd[0])[:8]
         if fragment and fragment not in track.fragments:
             track.fragments.append(fragment)
         if confidence > self._best.get(track_id, -1.0):
