@@ -93,6 +93,9 @@ class LiveEngine:
             self.leases.release(self._heartbeat)
             self._heartbeat = None
 
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def running(self) -> list[str]:
         return [name for name, r in self._runners.items() if r.thread.is_alive()]
 
@@ -195,6 +198,10 @@ class _Runner:
             )
         finally:
             if not self.lost.is_set():
+                if engine.stopping():
+                    # the worker shuts down, nobody asked the processor to stop: it waits for the next
+                    # worker (STARTING, honestly) instead of claiming to run
+                    engine.processors.requeue(info.name, session)
                 engine.leases.release(self.lease)
 
     def _position(self, session: str) -> tuple[str | None, bool]:

@@ -321,6 +321,20 @@ class ProcessorsService:
             s.commit()
             return bool(done)
 
+    def requeue(self, name: str, session: str) -> None:
+        """A worker let a running session go without a Stop (shutdown): back to STARTING for the next."""
+        with self.db.session() as s:
+            s.execute(
+                update(StreamProcessorRow)
+                .where(
+                    StreamProcessorRow.name == name,
+                    StreamProcessorRow.session_id == session,
+                    StreamProcessorRow.status == "RUNNING",
+                    StreamProcessorRow.desired == "RUNNING",
+                )
+                .values(status="STARTING", updated_at=_now())
+            )
+
     def add_counts(self, name: str, session: str, *, done: int, skipped: int, records: int, lag: int) -> None:
         with self.db.session() as s:
             s.execute(
