@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 
@@ -23,6 +24,20 @@ class TrackSighting:
     thumbnail: bytes | None = None
     #: how long it is kept (streams: the stream's retention); None: the stored-video default
     retention_s: float | None = None
+
+
+def face_thumbnail(
+    image_bgr: np.ndarray, left: float, top: float, width: float, height: float, margin: float = 0.25
+) -> bytes | None:
+    """JPEG of a face box (ratios of the frame) with a margin around it; None for an empty crop."""
+    h, w = image_bgr.shape[:2]
+    mx, my = width * margin, height * margin
+    x1, y1 = max(0, int((left - mx) * w)), max(0, int((top - my) * h))
+    x2, y2 = min(w, int((left + width + mx) * w)), min(h, int((top + height + my) * h))
+    if x2 <= x1 or y2 <= y1:
+        return None
+    ok, data = cv2.imencode(".jpg", image_bgr[y1:y2, x1:x2], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return data.tobytes() if ok else None
 
 
 class SightingsSink(Protocol):
