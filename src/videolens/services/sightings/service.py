@@ -136,7 +136,8 @@ class SightingsService:
         """Drop sightings past their expiry or whose video is gone; returns how many went."""
         removed = self.expire()
         with self.db.session() as s:
-            sources = list(s.execute(select(SightingRow.source_kind, SightingRow.source).distinct()).tuples())
+            query = select(SightingRow.source_kind, SightingRow.source).distinct()
+            sources = [(str(kind), str(source)) for kind, source in s.execute(query)]
         for kind, source in sources:
             if kind == "stream" and self.streams is not None:
                 removed += self._sweep_stream(source)
@@ -162,7 +163,7 @@ class SightingsService:
                 select(SightingRow.sighting_id, SightingRow.fragments).where(
                     SightingRow.source_kind == "stream", SightingRow.source == arn
                 )
-            ).tuples()
+            ).all()
             # fragment numbers grow with time: a sighting whose newest fragment is older than the
             # oldest one still stored has nothing left to play
             gone = [sid for sid, numbers in rows if max(map(int, numbers or []), default=0) < first]
