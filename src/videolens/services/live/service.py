@@ -12,6 +12,7 @@ StatusMessage instead of leaving the caller to guess.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -193,13 +194,28 @@ class ProcessorsService:
         token = encode_token("processors", {"after": page[-1].name}) if len(rows) > limit else None
         return page, token
 
-    def update(self, name: str, changes: dict[str, Any], delete: list[str] | None = None) -> None:
+    def update(
+        self,
+        name: str,
+        changes: dict[str, Any],
+        delete: list[str] | None = None,
+        connected_home: dict[str, Any] | None = None,
+    ) -> None:
+        """UpdateStreamProcessor: top-level members replaced, `connected_home` (ConnectedHomeForUpdate:
+        Labels, MinConfidence) merged into Settings.ConnectedHome; the result is validated again."""
         with self.db.session() as s:
             row = self._row(s, name)
             if row.status in ("STARTING", "RUNNING", "STOPPING", "UPDATING"):
                 raise ProcessorInUseError(f"stream processor {name} is {row.status}; stop it first")
-            definition = dict(row.definition)
+            definition = json.loads(json.dumps(row.definition))  # a deep copy: the row is compared on commit
             definition.update(changes)
+            if connected_home:
+                home = (definition.get("Settings") or {}).get("ConnectedHome")
+                if home is None:
+                    raise InvalidParameterError(
+                        "SettingsForUpdate.ConnectedHomeForUpdate applies to ConnectedHome processors only"
+                    )
+                home.update({k: v for k, v in connected_home.items() if v is not None})
             for member in list(delete or []):
                 if member == "RegionsOfInterest":
                     definition.pop("RegionsOfInterest", None)
