@@ -317,6 +317,15 @@ def test_errors_are_client_errors(server: RunningServer, media_dir: Path) -> Non
     assert code(rek.create_stream_processor, Name="p1", **both) == "InvalidParameterException"
     no_out = {**base, "Output": {"S3Destination": {"Bucket": "cams"}}}
     assert code(rek.create_stream_processor, Name="p1", **no_out) == "InvalidParameterException"
+    # ARNs that are not of the right resource type (the model's patterns; botocore does not check them)
+    bad_role = {**base, "RoleArn": "rekognition-role"}
+    assert code(rek.create_stream_processor, Name="p1", **bad_role) == "InvalidParameterException"
+    not_kvs = {**base, "Input": {"KinesisVideoStream": {"Arn": data_arn}}}
+    assert code(rek.create_stream_processor, Name="p1", **not_kvs) == "InvalidParameterException"
+    not_kinesis = {**base, "Output": {"KinesisDataStream": {"Arn": video_arn}}}
+    assert code(rek.create_stream_processor, Name="p1", **not_kinesis) == "InvalidParameterException"
+    long_name = "n" * 129
+    assert code(rek.create_stream_processor, Name=long_name, **base) == "InvalidParameterException"
 
     rek.create_stream_processor(Name="p1", **base, Tags={"site": "jhb"})
     assert code(rek.create_stream_processor, Name="p1", **base) == "ResourceInUseException"
