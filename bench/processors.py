@@ -6,6 +6,11 @@ in-process server: per fragment, latency = arrival of its records in the data st
 − the fragment's ServerTimestamp. Prints p50 / p95 per stream count and whether the processors kept
 up (every fragment done within 5 s of the producers ending, max lag in fragments).
 
+Side by side in the same run, the ceiling: one processor started from the first stored fragment of a
+stream already written (catch-up, no producer) analyses it as fast as it can; its speed in video
+seconds per wall second says how many streams this machine could keep up with at this load. Each row
+carries the 1-minute load average before and after it.
+
 Run from the repository root: `.venv/bin/python bench/processors.py [--streams 1 4 8] [--seconds 20]`.
 The producers run on the same machine (ffmpeg copying, little CPU); figures are noisy when others
 run: compare the rows of one run.
@@ -14,6 +19,8 @@ run: compare the rows of one run.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -63,6 +70,7 @@ def _source(tmp: Path, seconds: int) -> Path:
 
 def _run(container: Container, url: str, video: Path, n: int, round_id: int) -> dict[str, float]:
     c = container
+    load_before = round(os.getloadavg()[0], 2)
     names = [f"cam{round_id}-{i}" for i in range(n)]
     c.datastreams.create_stream(f"out{round_id}", shard_count=n)
     data_arn = c.datastreams.describe_stream_summary(name=f"out{round_id}").arn
@@ -101,8 +109,6 @@ def _run(container: Container, url: str, video: Path, n: int, round_id: int) -> 
             break
         time.sleep(0.1)
     latencies = []
-    import json
-
     shards, _ = c.datastreams.list_shards(name=f"out{round_id}")
     for shard in shards:
         it: str | None = c.datastreams.get_shard_iterator(
@@ -123,12 +129,48 @@ def _run(container: Container, url: str, video: Path, n: int, round_id: int) -> 
         c.processors.stop(name)
     q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else [latencies[0]] * 19
     return {
+        "load_before": load_before,
+        "load_after": round(os.getloadavg()[0], 2),
         "streams": n,
         "fragments": len(latencies),
         "p50_s": round(statistics.median(latencies), 3),
         "p95_s": round(q[18], 3),
         "max_lag_fragments": max_lag,
         "kept_up": kept_up,
+    }
+
+
+def _ceiling(c: Container, stream: str) -> dict[str, object]:
+    """One processor catching up on a stored stream from its first fragment: video s per wall s."""
+    fragments = c.streams.fragments_after(None, name=stream, limit=10000)
+    video_s = fragments[-1].end_producer_ts - fragments[0].producer_ts
+    load_before = round(os.getloadavg()[0], 2)
+    arn = c.streams.describe_stream(name=stream).arn
+    data_arn = c.datastreams.describe_stream_summary(name="out0").arn
+    c.processors.create(
+        "ceiling",
+        {
+            "Input": {"KinesisVideoStream": {"Arn": arn}},
+            "Output": {"KinesisDataStream": {"Arn": data_arn}},
+            "Settings": {"FaceSearch": {"CollectionId": "bench"}},
+            "RoleArn": "arn:aws:iam::000000000000:role/bench",
+        },
+    )
+    start = time.monotonic()
+    c.processors.start(
+        "ceiling", {"KVSStreamStartSelector": {"FragmentNumber": fragments[0].fragment_number}}
+    )
+    while c.processors.describe("ceiling").fragments_done < len(fragments):
+        time.sleep(0.05)
+    wall = time.monotonic() - start
+    c.processors.stop("ceiling")
+    return {
+        "ceiling": "one processor, catch-up from stored fragments",
+        "load_before": load_before,
+        "load_after": round(os.getloadavg()[0], 2),
+        "video_s": round(video_s, 2),
+        "wall_s": round(wall, 2),
+        "x_real_time": round(video_s / wall, 2),
     }
 
 
@@ -158,6 +200,7 @@ def main() -> None:
                 time.sleep(0.1)
         for i, n in enumerate(args.streams):
             print(_run(container, url, video, n, i), flush=True)
+        print(_ceiling(container, "cam0-0"), flush=True)
         server.should_exit = True
         container.close()
 

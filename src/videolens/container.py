@@ -81,7 +81,22 @@ class Container:
         # job types: one registration line each (services/jobs/registry.py)
         self.jobs.types.register(FaceDetectionJob(settings, self.storage, self.faces, self.models))
         # sightings: face tracks of search jobs (and stream processors) kept and searchable
-        self.sightings = SightingsService(self.db, self.faces, settings.sightings_video_retention_days)
+        self.sightings = SightingsService(
+            self.db,
+            self.faces,
+            settings.sightings_video_retention_days,
+            streams=self.streams,
+            storage=self.storage,
+        )
+        self.storage.on_object_deleted.append(self.sightings.object_deleted)
+        self.background.append(
+            PeriodicTask(
+                "sightings-retention",
+                settings.sightings_sweep_seconds,
+                self.sightings.sweep,
+                what="sightings",
+            )
+        )
         self.jobs.types.register(
             FaceSearchJob(settings, self.storage, self.faces, self.models, self.sightings)
         )

@@ -110,6 +110,7 @@ def test_person_detected_images_in_bucket_and_sns_messages(server: RunningServer
         assert 1.0 <= seen_at <= 4.0, seen_at
 
         assert complete["streamProcessingResults"]["reason"] == "MAX_DURATION_REACHED"
+        assert complete["streamProcessingResults"]["message"] == "Stream Processing Success."
         assert complete["streamProcessingResults"]["labelsDetected"] == ["PERSON"]
         end = complete["inputInformation"]["kinesisVideo"]
         ended_at = (end["fragmentProducerTimestamp"] + end["frameOffsetMillis"]) / 1000 - start
@@ -118,4 +119,45 @@ def test_person_detected_images_in_bucket_and_sns_messages(server: RunningServer
         assert len(keys) == 1 + len(labels)
         rek.delete_stream_processor(Name="porchPeople")
     finally:
+        hook.close()
+
+
+def test_stop_sends_the_end_of_session_message(server: RunningServer, media_dir: Path) -> None:
+    """AWS publishes "an end-of-session notification with a summary" when the session ends: a
+    StopStreamProcessor ends it too (not only MaxDurationInSeconds)."""
+    hook = WebhookReceiver()
+    producer = None
+    try:
+        rek, s3, video_arn, topic = _setup(server, hook)
+        _create(rek, video_arn, topic, ["PERSON"])
+        session = rek.start_stream_processor(Name="porchPeople", StopSelector={"MaxDurationInSeconds": 120})[
+            "SessionId"
+        ]
+        _wait_status(rek, "porchPeople", "RUNNING")
+        kvs = client("kinesisvideo", server.url)
+        endpoint = kvs.get_data_endpoint(StreamName="porch", APIName="PUT_MEDIA")["DataEndpoint"]
+        producer = _producer(endpoint, media_dir / "video" / "short_hamilton_clip.mp4", "porch", time.time())
+        hook.wait_for("Notification", count=1, timeout=30)
+        assert [m["eventNamespace"]["type"] for m in _messages(hook)] == ["LABEL_DETECTED"]
+        rek.stop_stream_processor(Name="porchPeople")
+        _wait_status(rek, "porchPeople", "STOPPED", timeout=30)
+        hook.wait_for("Notification", count=2, timeout=30)
+        detected, complete = _messages(hook)
+        assert complete["eventNamespace"]["type"] == "STREAM_PROCESSING_COMPLETE"
+        assert complete["sessionId"] == session
+        assert complete["streamProcessingResults"] == {
+            "message": "Stream Processing Success.",
+            "reason": "STOPPED_BY_USER",
+            "labelsDetected": ["PERSON"],
+        }
+        # the message points at the last fragment the session finished, one at or after the detection
+        end, seen = complete["inputInformation"]["kinesisVideo"], detected["inputInformation"]["kinesisVideo"]
+        assert end["streamArn"] == video_arn
+        assert int(end["fragmentNumber"]) >= int(seen["fragmentNumber"])
+        time.sleep(1.0)
+        assert len(_messages(hook)) == 2, "a second end-of-session message"
+    finally:
+        if producer is not None and producer.poll() is None:
+            producer.terminate()
+            producer.wait(10)
         hook.close()

@@ -113,9 +113,7 @@ def test_sigkill_of_the_owner(
         while True:
             numbers = [f.fragment_number for f in archived.fragments_after(None, name="lobby", limit=1000)]
             per_fragment = Counter(
-                r["InputInformation"]["KinesisVideo"]["FragmentNumber"]
-                for r in _records(kinesis, "matches")
-                if True
+                r["InputInformation"]["KinesisVideo"]["FragmentNumber"] for r in _records(kinesis, "matches")
             )
             if set(per_fragment) >= set(numbers):
                 break

@@ -1,10 +1,14 @@
-"""The user flow of issue 13: AWS CLI-style calls with boto3, a live ffmpeg PutMedia producer, records."""
+"""The user flow of issue 13: the AWS CLI and boto3, unchanged but for the endpoint, a live ffmpeg
+PutMedia producer, face-search records in a data stream (and the processor's /metrics series)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import RunningServer
 from tests.jobs.synthetic_search import ENROLLED, FPS, make_search_video, on_screen
+from tests.models.metrics_scrape import Scrape
 
 CREDENTIALS = {
     "region_name": "us-east-1",
@@ -25,8 +30,35 @@ THRESHOLD = 85.5
 FRAME_S = 1.0 / FPS
 
 
+AWS = str(Path(sys.executable).with_name("aws"))
+
+
 def client(name: str, url: str) -> Any:
     return boto3.client(name, endpoint_url=url, **CREDENTIALS)
+
+
+def aws(url: str, tmp_path: Path, *args: str) -> Any:
+    """The AWS CLI (awscli from the dev extra), as a user runs it, with --endpoint-url; JSON output."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": CREDENTIALS["region_name"],
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_PAGER": "",
+    }
+    done = subprocess.run(
+        [AWS, *args, "--endpoint-url", url, "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, (args, done.stderr)
+    if args[0] == "s3":  # the s3 commands print lines of text ("upload: ...")
+        return done.stdout
+    return json.loads(done.stdout) if done.stdout.strip() else None
 
 
 def _records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
@@ -109,15 +141,60 @@ def _wait_status(rek: Any, name: str, status: str, timeout: float = 20) -> None:
         time.sleep(0.1)
 
 
+def _cli_setup(url: str, media_dir: Path, tmp_path: Path) -> tuple[str, str]:
+    """The issue's flow with the AWS CLI: collection + faces indexed from bucket objects, a video
+    stream and a data stream. Returns their ARNs."""
+    assert aws(url, tmp_path, "s3", "mb", "s3://enrolment") == "make_bucket: enrolment\n"
+    aws(url, tmp_path, "rekognition", "create-collection", "--collection-id", "people")
+    for person, photos in ENROLLED.items():
+        for photo in photos:
+            key = f"{person}/{photo}"
+            copied = aws(
+                url, tmp_path, "s3", "cp", str(media_dir / "faces" / person / photo), f"s3://enrolment/{key}"
+            )
+            assert copied.splitlines()[-1].endswith(f"{photo} to s3://enrolment/{key}"), copied
+            image = json.dumps({"S3Object": {"Bucket": "enrolment", "Name": key}})
+            indexed = aws(
+                url, tmp_path, "rekognition", "index-faces", "--collection-id", "people",
+                "--image", image, "--external-image-id", person, "--max-faces", "1",
+            )  # fmt: skip
+            assert len(indexed["FaceRecords"]) == 1
+    video_arn = aws(
+        url, tmp_path, "kinesisvideo", "create-stream", "--stream-name", "lobby",
+        "--data-retention-in-hours", "24",
+    )["StreamARN"]  # fmt: skip
+    aws(url, tmp_path, "kinesis", "create-stream", "--stream-name", "matches", "--shard-count", "1")
+    summary = aws(url, tmp_path, "kinesis", "describe-stream-summary", "--stream-name", "matches")
+    return video_arn, summary["StreamDescriptionSummary"]["StreamARN"]
+
+
 def test_face_search_records_while_the_video_is_sent(
     server: RunningServer, media_dir: Path, tmp_path: Path
 ) -> None:
     video = make_search_video(media_dir, tmp_path / "search.mp4")
-    rek, kvs, kinesis, video_arn, data_arn = _setup(server, media_dir)
-    arn = _create(rek, "streamProcessorForJhb", video_arn, data_arn)
-    assert arn.endswith(":streamprocessor/streamProcessorForJhb")
-    rek.start_stream_processor(Name="streamProcessorForJhb")
+    url = server.url
+    video_arn, data_arn = _cli_setup(url, media_dir, tmp_path)
+    rek, kvs, kinesis = (client(n, url) for n in ("rekognition", "kinesisvideo", "kinesis"))
+    created = aws(
+        url, tmp_path, "rekognition", "create-stream-processor",
+        "--input", json.dumps({"KinesisVideoStream": {"Arn": video_arn}}),
+        "--name", "streamProcessorForJhb",
+        "--role-arn", ROLE,
+        "--stream-processor-output", json.dumps({"KinesisDataStream": {"Arn": data_arn}}),
+        "--settings", json.dumps({"FaceSearch": {"CollectionId": "people", "FaceMatchThreshold": THRESHOLD}}),
+    )  # fmt: skip
+    assert created["StreamProcessorArn"].endswith(":streamprocessor/streamProcessorForJhb")
+    assert aws(url, tmp_path, "rekognition", "start-stream-processor", "--name", "streamProcessorForJhb")[
+        "SessionId"
+    ]
     _wait_status(rek, "streamProcessorForJhb", "RUNNING")
+    described = aws(
+        url, tmp_path, "rekognition", "describe-stream-processor", "--name", "streamProcessorForJhb"
+    )
+    assert described["Status"] == "RUNNING" and "StatusMessage" not in described
+    assert described["Settings"] == {
+        "FaceSearch": {"CollectionId": "people", "FaceMatchThreshold": THRESHOLD}
+    }
 
     endpoint = kvs.get_data_endpoint(StreamName="lobby", APIName="PUT_MEDIA")["DataEndpoint"]
     start = time.time()
@@ -130,7 +207,7 @@ def test_face_search_records_while_the_video_is_sent(
     assert producer.returncode == 0
     assert seen_while_sending, "no record was readable while the video was still being sent"
 
-    archived = client("kinesis-video-archived-media", server.url)
+    archived = client("kinesis-video-archived-media", url)
     fragments = archived.list_fragments(StreamName="lobby")["Fragments"]
     numbers = {f["FragmentNumber"] for f in fragments}
     deadline = time.monotonic() + 30
@@ -139,9 +216,15 @@ def test_face_search_records_while_the_video_is_sent(
     } != numbers:
         assert time.monotonic() < deadline, "not every fragment has records"
         time.sleep(0.3)
-        numbers = {f["FragmentNumber"] for f in archived.list_fragments(StreamName="lobby")["Fragments"]}
-    rek.stop_stream_processor(Name="streamProcessorForJhb")
+        fragments = archived.list_fragments(StreamName="lobby")["Fragments"]
+        numbers = {f["FragmentNumber"] for f in fragments}
+    scrape = Scrape.of(url)  # while it runs: this worker holds its lease
+    assert (
+        aws(url, tmp_path, "rekognition", "stop-stream-processor", "--name", "streamProcessorForJhb") is None
+    )
     _wait_status(rek, "streamProcessorForJhb", "STOPPED")
+    listed = aws(url, tmp_path, "rekognition", "list-stream-processors")["StreamProcessors"]
+    assert listed == [{"Name": "streamProcessorForJhb", "Status": "STOPPED"}]
 
     records = _records(kinesis, "matches")
     matched: set[str] = set()
@@ -150,6 +233,10 @@ def test_face_search_records_while_the_video_is_sent(
         _check_record(doc, video_arn)
         kv = doc["InputInformation"]["KinesisVideo"]
         t_ms = round((kv["ProducerTimestamp"] + kv["FrameOffsetInSeconds"] - start) * 1000)
+        # Producer + Offset is a frame's time: on the video's frame grid (1/FPS) to within the
+        # millisecond roundings of the Matroska timecodes and of the record's 3 decimals
+        slot = t_ms * FPS / 1000
+        assert abs(slot - round(slot)) * 1000 / FPS <= 3, (t_ms, slot)
         for face in doc["FaceSearchResponse"]:
             box = face["DetectedFace"]["BoundingBox"]
             cx, cy = box["Left"] + box["Width"] / 2, box["Top"] + box["Height"] / 2
@@ -166,15 +253,36 @@ def test_face_search_records_while_the_video_is_sent(
                 assert face["MatchedFaces"] == [], "the stranger was matched"
     assert matched == set(ENROLLED)
     assert stranger_faces >= 5
-    # analysed at >= 5 frames per second of video
-    assert len(records) >= 5 * 7
+    # analysed at >= 5 frames per second of video, in every fragment (one record per analysed frame)
+    per_fragment = Counter(r["InputInformation"]["KinesisVideo"]["FragmentNumber"] for r in records)
+    for f in fragments:
+        seconds = f["FragmentLengthInMilliseconds"] / 1000
+        assert per_fragment[f["FragmentNumber"]] >= 5 * seconds - 1, (f, per_fragment[f["FragmentNumber"]])
     # a record's fragment is a real fragment: GetMediaForFragmentList returns it
-    media = client("kinesis-video-archived-media", server.url).get_media_for_fragment_list(
+    media = archived.get_media_for_fragment_list(
         StreamName="lobby", Fragments=[records[0]["InputInformation"]["KinesisVideo"]["FragmentNumber"]]
     )
     assert len(media["Payload"].read()) > 1000
     info = server.container.processors.describe("streamProcessorForJhb")
     assert info.fragments_done == len(numbers) and info.fragments_skipped == 0
+    assert info.records_out == len(records)
+
+    # the processor's series on /metrics (metrics are per process: this name is new in this one)
+    who = {"processor": "streamProcessorForJhb"}
+    assert scrape.value("videolens_processor_fragments_processed_total", **who) == len(numbers)
+    assert scrape.value("videolens_processor_fragments_skipped_total", **who) == 0
+    assert scrape.value("videolens_processor_frames_analysed_total", **who) == len(records)
+    assert scrape.value("videolens_processor_publish_latency_seconds_count", **who) == len(numbers)
+    assert 0 < scrape.value("videolens_processor_publish_latency_seconds_sum", **who) < 5 * len(numbers)
+    assert scrape.value("videolens_processor_lag_behind_live_ms", **who) == 0
+    assert scrape.value("videolens_processor_errors_total", **who) == 0
+    owner = server.container.live.owner
+    assert scrape.value("videolens_processor_leases_held", worker=owner) == 1
+    # the engine's next pass (every processor_poll_seconds) counts the lease given back at the stop
+    deadline = time.monotonic() + 5
+    while Scrape.of(url).value("videolens_processor_leases_held", worker=owner) != 0:
+        assert time.monotonic() < deadline, "the stopped processor's lease is still counted"
+        time.sleep(0.1)
 
 
 def test_errors_are_client_errors(server: RunningServer, media_dir: Path) -> None:
@@ -209,6 +317,15 @@ def test_errors_are_client_errors(server: RunningServer, media_dir: Path) -> Non
     assert code(rek.create_stream_processor, Name="p1", **both) == "InvalidParameterException"
     no_out = {**base, "Output": {"S3Destination": {"Bucket": "cams"}}}
     assert code(rek.create_stream_processor, Name="p1", **no_out) == "InvalidParameterException"
+    # ARNs that are not of the right resource type (the model's patterns; botocore does not check them)
+    bad_role = {**base, "RoleArn": "rekognition-role"}
+    assert code(rek.create_stream_processor, Name="p1", **bad_role) == "InvalidParameterException"
+    not_kvs = {**base, "Input": {"KinesisVideoStream": {"Arn": data_arn}}}
+    assert code(rek.create_stream_processor, Name="p1", **not_kvs) == "InvalidParameterException"
+    not_kinesis = {**base, "Output": {"KinesisDataStream": {"Arn": video_arn}}}
+    assert code(rek.create_stream_processor, Name="p1", **not_kinesis) == "InvalidParameterException"
+    long_name = "n" * 129
+    assert code(rek.create_stream_processor, Name=long_name, **base) == "InvalidParameterException"
 
     rek.create_stream_processor(Name="p1", **base, Tags={"site": "jhb"})
     assert code(rek.create_stream_processor, Name="p1", **base) == "ResourceInUseException"
@@ -238,5 +355,7 @@ def test_errors_are_client_errors(server: RunningServer, media_dir: Path) -> Non
     kvs.delete_stream(StreamARN=video_arn)
     _wait_status(rek, "p1", "FAILED")
     assert "input stream" in rek.describe_stream_processor(Name="p1")["StatusMessage"]
+    scrape = Scrape.of(server.url)
+    assert scrape.value("videolens_processor_errors_total", processor="p1", reason="input-unreadable") == 1
     rek.delete_stream_processor(Name="p1")
     assert code(rek.describe_stream_processor, Name="p1") == "ResourceNotFoundException"

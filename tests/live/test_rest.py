@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -24,11 +25,22 @@ def test_rest_lifecycle(server: RunningServer, media_dir: Path) -> None:
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "STOPPED" and created.json()["lag_policy"] == "live"
     assert api.post("/processors", json=body).status_code == 409
-    assert api.post("/processors/door/start").status_code == 200
-    assert api.get("/processors/door").json()["status"] in ("STARTING", "RUNNING")
+    started = api.post("/processors/door/start")
+    assert started.status_code == 200 and len(started.json()["session_id"]) == 32
+    assert api.post("/processors/door/start").status_code == 409  # already started
+    deadline = time.monotonic() + 10
+    while api.get("/processors/door").json()["status"] != "RUNNING":  # this server runs an engine
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     assert api.delete("/processors/door").status_code == 409
     assert api.post("/processors/door/stop").status_code == 204
-    assert [p["name"] for p in api.get("/processors").json()["processors"]] == ["door"]
+    deadline = time.monotonic() + 10
+    while api.get("/processors/door").json()["status"] != "STOPPED":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert api.post("/processors/door/stop").status_code == 409  # not running
+    listed = api.get("/processors").json()
+    assert [p["name"] for p in listed["processors"]] == ["door"] and listed["next_token"] is None
     missing = api.get("/processors/ghost")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith(
         "application/problem+json"
@@ -37,4 +49,10 @@ def test_rest_lifecycle(server: RunningServer, media_dir: Path) -> None:
         "/processors", json={**body, "name": "x", "settings": {"FaceSearch": {"CollectionId": "no"}}}
     )
     assert bad.status_code == 404
-    assert api.post("/processors", json={**body, "name": "bad name"}).status_code in (400, 422)
+    bad_name = api.post("/processors", json={**body, "name": "bad name"})
+    assert bad_name.status_code == 400 and bad_name.headers["content-type"] == "application/problem+json"
+    assert bad_name.json()["detail"].startswith("name: ")
+    malformed = api.post(
+        "/processors", content=b'{"name": "x", "input": ', headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400 and malformed.headers["content-type"] == "application/problem+json"

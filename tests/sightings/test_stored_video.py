@@ -66,6 +66,19 @@ def test_a_face_search_job_keeps_its_tracks_as_sightings(
     rest = httpx.post(f"{server.url}/v1/sightings/search", content=biden, timeout=30)
     assert rest.status_code == 200
     assert [(d["sighting_id"], d["clip"]) for d in rest.json()["Sightings"]] == [(hit.sighting_id, hit.clip)]
+    view = rest.json()["Sightings"][0]
+    # the clip URL is the object with its time range; it downloads the stored video
+    object_url = f"{server.url}/v1/buckets/cams/objects/lobby.mp4"
+    assert view["clip_url"] == f"{object_url}#t={hit.start_s:.3f},{hit.end_s:.3f}"
+    assert httpx.get(view["clip_url"].split("#")[0], timeout=30).content == video.read_bytes()
+    # the thumbnail is the track's best look: a JPEG that shows one face (the same man)
+    assert (
+        hit.has_thumbnail
+        and view["thumbnail_url"] == f"{server.url}/v1/sightings/{hit.sighting_id}/thumbnail"
+    )
+    thumb = httpx.get(view["thumbnail_url"], timeout=30)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert [a.sighting_id for a in sightings.search_image(thumb.content)] == [hit.sighting_id]
     bad = httpx.post(f"{server.url}/v1/sightings/search", content=b"not an image", timeout=30)
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
     groups_doc = httpx.get(f"{server.url}/v1/sightings/groups", timeout=30).json()

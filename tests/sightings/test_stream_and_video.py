@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import av
+import httpx
 
 from tests.conftest import RunningServer
 from tests.live.test_flow import ROLE, _producer, _wait_status, client
@@ -74,6 +75,15 @@ def test_stream_and_stored_video_sightings(server: RunningServer, media_dir: Pat
     # the clip of the live sighting plays: GetClip on its range decodes
     clip = archived.get_clip(StreamName="door", ClipFragmentSelector=live.clip["ClipFragmentSelector"])
     assert _clip_frames(clip["Payload"].read(), tmp_path) >= 15
+    # the REST search gives both a clip URL that plays and a thumbnail, newest first
+    biden = (media_dir / "faces" / "biden" / "biden.jpg").read_bytes()
+    views = httpx.post(f"{server.url}/v1/sightings/search", content=biden, timeout=30).json()["Sightings"]
+    assert [v["sighting_id"] for v in views] == [live.sighting_id, stored.sighting_id]
+    assert views[0]["clip_url"].startswith(f"{server.url}/v1/streams/door/clip.mp4?start=")
+    played = httpx.get(views[0]["clip_url"], timeout=30)
+    assert played.status_code == 200 and _clip_frames(played.content, tmp_path) >= 15
+    for view in views:
+        assert httpx.get(view["thumbnail_url"], timeout=30).headers["content-type"] == "image/jpeg"
     # the never-enrolled person is one group of two sightings; enrol it in one call
     groups = server.container.sightings.groups()
     assert sorted(len(g.sighting_ids) for g in groups) == [2]

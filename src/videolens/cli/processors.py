@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from videolens.cli.common import cli_container, console, fail
+from videolens.services.live.service import NO_WORKER
 
 processors_app = typer.Typer(
     help="Stream processors (live face search on video streams).", no_args_is_help=True
@@ -89,6 +90,8 @@ def start(name: str) -> None:
     """Start it (a `videolens serve` or `processors worker` runs it)."""
     with cli_container() as c:
         console.print(c.processors.start(name))
+        if c.processors.live_workers() == 0:
+            console.print(f"[yellow]{NO_WORKER}[/]")
 
 
 @processors_app.command("stop")

@@ -104,3 +104,43 @@ LIVE_ERRORS = Counter(
 LIVE_LEASES_HELD = Gauge(
     "videolens_live_leases_held", "(processor, stream) leases this worker holds now.", ["worker"]
 )
+
+# -- stream processors (services/live engine and its kinds; issue 13) --------------------------------
+# One series per processor name (bounded by what users create). Kept apart from the analyzer series
+# above: the engine runs both, but a processor's fragments, lag and leases are its own.
+PROCESSOR_FRAMES_ANALYSED = Counter(
+    "videolens_processor_frames_analysed",
+    "Frames a stream processor ran its detector on (face search: the sampled looks), by processor.",
+    ["processor"],
+)
+PROCESSOR_FRAGMENTS_PROCESSED = Counter(
+    "videolens_processor_fragments_processed",
+    "Fragments a stream processor analysed, published and checkpointed, by processor.",
+    ["processor"],
+)
+PROCESSOR_FRAGMENTS_SKIPPED = Counter(
+    "videolens_processor_fragments_skipped",
+    "Fragments a stream processor did not analyse (lag policy live, expired before read), by processor.",
+    ["processor"],
+)
+PROCESSOR_LAG_MS = Gauge(
+    "videolens_processor_lag_behind_live_ms",
+    "Server time of the newest fragment of the input stream minus that of the last one the processor "
+    "finished, in milliseconds (0: caught up), by processor.",
+    ["processor"],
+)
+PROCESSOR_ERRORS = Counter(
+    "videolens_processor_errors",
+    "Stream processor errors by processor and reason (undecodable-fragment, input-unreadable, "
+    "publish-throttled, failed).",
+    ["processor", "reason"],
+)
+PROCESSOR_LEASES_HELD = Gauge(
+    "videolens_processor_leases_held", "Stream processor leases this worker process holds now.", ["worker"]
+)
+PROCESSOR_PUBLISH_LATENCY = Histogram(
+    "videolens_processor_publish_latency_seconds",
+    "Fragment persisted (its ServerTimestamp) -> its results durable in the output, by processor.",
+    ["processor"],
+    buckets=LATENCY_BUCKETS,
+)

@@ -80,12 +80,18 @@ class Settings(BaseSettings):
     processor_slots: int = Field(default=16, ge=0)
     #: frames per second of video a face-search processor analyses (tracking in between)
     processor_analysed_fps: float = Field(default=5.0, gt=0)
-    #: the face detector's input side for live analysis (as job_detect_max_side)
-    processor_detect_max_side: int = Field(default=640, ge=64)
+    #: the face detector's input side for live analysis (as job_detect_max_side); 480 keeps faces of
+    #: ~24 px and up in a 720p frame and costs half of 640 (docs/live.md, Figures)
+    processor_detect_max_side: int = Field(default=480, ge=64)
+    #: a face track is embedded and searched in the collection again after this many seconds of video
+    #: (between searches its looks reuse the track's last matches: embedding is the costly step)
+    processor_search_interval_s: float = Field(default=1.0, ge=0)
 
     # sightings
     #: a stored video's face sightings are kept this long after its job (the object may outlive it)
     sightings_video_retention_days: float = Field(default=30.0, gt=0)
+    #: how often the sweeper drops sightings whose video is gone (fragments expired, object deleted)
+    sightings_sweep_seconds: float = Field(default=60.0, gt=0)
 
     # events (topics, subscriptions)
     #: first retry delay of a failed webhook / MQTT delivery; doubles per attempt

@@ -77,7 +77,8 @@ def update_stream_processor(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any
         changes["RegionsOfInterest"] = p["RegionsOfInterestForUpdate"]
     if p.get("DataSharingPreferenceForUpdate") is not None:
         changes["DataSharingPreference"] = p["DataSharingPreferenceForUpdate"]
-    ctx.container.processors.update(p["Name"], changes, p.get("ParametersToDelete"))
+    home = (p.get("SettingsForUpdate") or {}).get("ConnectedHomeForUpdate")
+    ctx.container.processors.update(p["Name"], changes, p.get("ParametersToDelete"), home)
     return {}
 
 

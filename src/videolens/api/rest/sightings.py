@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,10 +22,24 @@ router = APIRouter(prefix="/v1/sightings", tags=["sightings"])
 MAX_IMAGE = 5 * 1024 * 1024
 
 
+def _clip_url(a: Appearance, base: str) -> str | None:
+    """Where the appearance plays: the stream's clip.mp4 over its producer-time range; for a stored
+    video, the object with a media-fragment time range (`#t=start,end`)."""
+    if a.source_kind == "stream" and ":stream/" in a.source:
+        name = a.source.split(":stream/", 1)[1].split("/", 1)[0]
+        query = urlencode({"start": f"{a.start_s:.3f}", "end": f"{a.end_s:.3f}"})
+        return f"{base}/v1/streams/{quote(name)}/clip.mp4?{query}"
+    if a.source_kind == "video" and a.source.startswith("s3://"):
+        bucket, _, key = a.source.removeprefix("s3://").partition("/")
+        return f"{base}/v1/buckets/{quote(bucket)}/objects/{quote(key)}#t={a.start_s:.3f},{a.end_s:.3f}"
+    return None
+
+
 def _view(a: Appearance, base: str) -> dict[str, Any]:
     doc = asdict(a)
     doc.pop("has_thumbnail")
     doc["clip"] = a.clip
+    doc["clip_url"] = _clip_url(a, base)
     doc["thumbnail_url"] = f"{base}/v1/sightings/{a.sighting_id}/thumbnail" if a.has_thumbnail else None
     return doc
 

@@ -3,7 +3,9 @@
 Behaviour (AWS's, docs/live.md "ConnectedHome"): one `LABEL_DETECTED` notification per label the first
 time it is seen with Confidence >= MinConfidence in a session (the frame and a crop of every instance go
 to the S3Destination first, so the message's URIs resolve), then one `STREAM_PROCESSING_COMPLETE` when the
-session reaches StopSelector.MaxDurationInSeconds. PERSON comes from OpenCV's pedestrian HOG+SVM
+session ends (AWS: "an end-of-session notification with a summary"): at StopSelector.MaxDurationInSeconds,
+on StopStreamProcessor, or when it fails (the engine's `end(reason)` hook). PERSON comes from OpenCV's
+pedestrian HOG+SVM
 (vision/person_detector.py); no PET or PACKAGE model ships, so those labels are refused at Create.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from videolens.media.errors import MediaError
 from videolens.media.frame_source import FrameSource
+from videolens.runtime import metrics
 from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.events.service import EventsService
 from videolens.services.live.models import ProcessorInfo
@@ -30,6 +33,12 @@ from videolens.services.streams.models import FragmentInfo
 from videolens.vision.person_detector import PersonDetector
 
 SUPPORTED = ("PERSON",)
+#: streamProcessingResults.message per end reason (AWS's example reads "Stream Processing Success.")
+COMPLETE_MESSAGES = {
+    "MAX_DURATION_REACHED": "Stream Processing Success.",
+    "STOPPED_BY_USER": "Stream Processing Success.",
+    "FAILED": "Stream Processing Failed.",
+}
 KNOWN = ("PERSON", "PET", "PACKAGE", "ALL")
 #: botocore documents no default; AWS's console uses 50
 DEFAULT_MIN_CONFIDENCE = 50.0
@@ -98,20 +107,21 @@ class ConnectedHomeSession:
         prefix = str(s3.get("KeyPrefix") or "")
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self.topic = str(processor.definition["NotificationChannel"]["SNSTopicArn"])
-        self.max_s = float((processor.definition.get("StopSelector") or {}).get("MaxDurationInSeconds") or 0)
-        self.first_ts: float | None = None
+        self.last: FragmentInfo | None = None
         self.completed = False
         self.detected: list[str] = []
+        self._frames = metrics.PROCESSOR_FRAMES_ANALYSED.labels(processor.name)
 
     def process(self, fragment: FragmentInfo, data: bytes) -> int:
-        if self.first_ts is None:
-            self.first_ts = fragment.producer_ts
-        sent = 0
+        self.last = fragment
         if self.pending and not self.completed:
-            sent = self._analyse(fragment, data)
-        if self.max_s and not self.completed and fragment.end_producer_ts - self.first_ts >= self.max_s:
-            self._complete(fragment)
-        return sent
+            return self._analyse(fragment, data)
+        return 0
+
+    def end(self, reason: str) -> None:
+        """The engine ends the session for good (MAX_DURATION_REACHED, STOPPED_BY_USER, FAILED)."""
+        if not self.completed:
+            self._complete(self.last, reason)
 
     def _analyse(self, fragment: FragmentInfo, data: bytes) -> int:
         next_look = 0.0
@@ -121,13 +131,14 @@ class ConnectedHomeSession:
                     if frame.time + 1e-6 < next_look:
                         continue
                     next_look = frame.time + 1.0 / LOOKS_PER_SECOND
+                    self._frames.inc()
                     rgb = frame.rgb()
                     people = self._people(rgb)
                     if people and "PERSON" in self.pending:
                         self._detected(fragment, float(frame.time), rgb, people)
                         return 1
-        except MediaError:
-            pass  # a damaged fragment: what decoded before the damage was analysed
+        except MediaError:  # a damaged fragment: what decoded before the damage was analysed
+            metrics.PROCESSOR_ERRORS.labels(self.processor.name, "undecodable-fragment").inc()
         return 0
 
     def _people(self, rgb: np.ndarray) -> list[tuple[float, tuple[float, float, float, float]]]:
@@ -189,27 +200,28 @@ class ConnectedHomeSession:
             "frameOffsetMillis": round(offset * 1000),
         }
 
-    def _complete(self, fragment: FragmentInfo) -> None:
+    def _complete(self, fragment: FragmentInfo | None, reason: str) -> None:
         self.completed = True
-        self._notify(
-            "STREAM_PROCESSING_COMPLETE",
-            fragment,
-            fragment.duration_ms / 1000.0,
-            streamProcessingResults={"reason": "MAX_DURATION_REACHED", "labelsDetected": self.detected},
-        )
+        results: dict[str, Any] = {
+            "message": COMPLETE_MESSAGES.get(reason, "Stream Processing Success."),
+            "reason": reason,
+            "labelsDetected": self.detected,
+        }
+        offset = fragment.duration_ms / 1000.0 if fragment is not None else 0.0
+        self._notify("STREAM_PROCESSING_COMPLETE", fragment, offset, streamProcessingResults=results)
 
-    def _notify(self, event: str, fragment: FragmentInfo, offset: float, **body: Any) -> None:
-        m = self._mapping(fragment, offset)
+    def _notify(self, event: str, fragment: FragmentInfo | None, offset: float, **body: Any) -> None:
+        video: dict[str, Any] = {"streamArn": self.processor.input_arn}
+        if fragment is not None:  # a session stopped before its first fragment has no position
+            m = self._mapping(fragment, offset)
+            video.update(
+                fragmentNumber=m["fragmentNumber"],
+                fragmentProducerTimestamp=m["producerTimestamp"],
+                fragmentServerTimestamp=m["serverTimestamp"],
+                frameOffsetMillis=m["frameOffsetMillis"],
+            )
         doc: dict[str, Any] = {
-            "inputInformation": {
-                "kinesisVideo": {
-                    "streamArn": self.processor.input_arn,
-                    "fragmentNumber": m["fragmentNumber"],
-                    "fragmentProducerTimestamp": m["producerTimestamp"],
-                    "fragmentServerTimestamp": m["serverTimestamp"],
-                    "frameOffsetMillis": m["frameOffsetMillis"],
-                }
-            },
+            "inputInformation": {"kinesisVideo": video},
             "eventNamespace": {"type": event},
             **body,
             "eventId": str(uuid.uuid4()),

@@ -8,7 +8,11 @@ Guarantees (docs/live.md):
   when a worker died is analysed twice (its records carry the same FragmentNumber: de-duplicate on it);
 - fail-over within processor_lease_seconds + processor_poll_seconds of the last renewal;
 - back-pressure: fragments are read back from storage one at a time, never queued in memory; the lag
-  policy `live` jumps to the newest fragment and counts the skipped ones.
+  policy `live` jumps to the newest fragment and counts the skipped ones;
+- a fragment persisted in this process wakes its processors at once (no poll delay); one persisted by
+  another process is seen within processor_poll_seconds;
+- every engine holds a heartbeat lease `live-worker/<owner>` while it runs, so the service can say
+  whether any worker is alive to take a STARTING processor.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import time
 import uuid
 
 from videolens.backends.leases import Lease, LeaseStore
+from videolens.runtime import metrics
 from videolens.runtime.settings import Settings
 from videolens.services.datastreams.models import PutRecordInput
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.errors import NotFoundError, VideolensError
 from videolens.services.live.models import ProcessorInfo
-from videolens.services.live.service import ProcessorsService, lease_key
+from videolens.services.live.registry import FragmentAnalyzer
+from videolens.services.live.service import ProcessorsService, lease_key, worker_lease_key
+from videolens.services.streams.models import FragmentInfo
 from videolens.services.streams.service import StreamsService
 
 log = logging.getLogger(__name__)
@@ -56,11 +63,18 @@ class LiveEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._runners: dict[str, _Runner] = {}
+        self._heartbeat: Lease | None = None
+        self._leases_held = metrics.PROCESSOR_LEASES_HELD.labels(self.owner)
 
     def start(self) -> None:
         if self.settings.processor_slots == 0 or self._thread is not None:
             return
         self._stop.clear()
+        try:
+            self.processors.prune_worker_heartbeats()
+        except Exception:  # housekeeping: a busy database must not keep the engine from starting
+            log.exception("could not prune old worker heartbeats")
+        self._heartbeat = self.leases.take(worker_lease_key(self.owner), self.owner)
         self._thread = threading.Thread(target=self._loop, name="live-engine", daemon=True)
         self._thread.start()
 
@@ -74,6 +88,13 @@ class LiveEngine:
         for runner in list(self._runners.values()):
             runner.thread.join(10)
         self._runners.clear()
+        self._leases_held.set(0)
+        if self._heartbeat is not None:
+            self.leases.release(self._heartbeat)
+            self._heartbeat = None
+
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def running(self) -> list[str]:
         return [name for name, r in self._runners.items() if r.thread.is_alive()]
@@ -97,8 +118,11 @@ class LiveEngine:
         for name, runner in list(self._runners.items()):
             if not runner.thread.is_alive():
                 del self._runners[name]
+        self._leases_held.set(len(self._runners))
 
     def _renew(self) -> None:
+        if self._heartbeat is not None and not self.leases.renew(self._heartbeat):
+            self._heartbeat = self.leases.take(worker_lease_key(self.owner), self.owner)
         for runner in list(self._runners.values()):
             if not self.leases.renew(runner.lease):
                 runner.lost.set()
@@ -114,6 +138,7 @@ class LiveEngine:
             runner = _Runner(self, info, lease)
             self._runners[info.name] = runner
             runner.thread.start()
+        self._leases_held.set(len(self._runners))
 
     def _settle_stopping(self) -> None:
         """A processor asked to stop whose holder died stops once its lease is free."""
@@ -139,6 +164,7 @@ class LiveEngine:
             failed = [rec for rec, res in zip(batch, results, strict=True) if res.error_code]
             pending = failed + rest
             if failed:
+                metrics.PROCESSOR_ERRORS.labels(info.name, "publish-throttled").inc()
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
@@ -153,6 +179,11 @@ class _Runner:
         self.stop = threading.Event()
         self.lost = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"processor-{info.name}", daemon=True)
+        name = info.name
+        self.m_done = metrics.PROCESSOR_FRAGMENTS_PROCESSED.labels(name)
+        self.m_skipped = metrics.PROCESSOR_FRAGMENTS_SKIPPED.labels(name)
+        self.m_lag = metrics.PROCESSOR_LAG_MS.labels(name)
+        self.m_publish = metrics.PROCESSOR_PUBLISH_LATENCY.labels(name)
 
     def _run(self) -> None:
         engine, info = self.engine, self.info
@@ -161,11 +192,16 @@ class _Runner:
             self._session(session)
         except Exception as exc:  # an unexpected failure fails the processor, visibly
             log.exception("stream processor %s failed", info.name)
+            metrics.PROCESSOR_ERRORS.labels(info.name, "failed").inc()
             engine.processors.mark(
                 info.name, session, status="FAILED", status_message=str(exc), desired="STOPPED"
             )
         finally:
             if not self.lost.is_set():
+                if engine.stopping():
+                    # the worker shuts down, nobody asked the processor to stop: it waits for the next
+                    # worker (STARTING, honestly) instead of claiming to run
+                    engine.processors.requeue(info.name, session)
                 engine.leases.release(self.lease)
 
     def _position(self, session: str) -> tuple[str | None, bool]:
@@ -179,11 +215,20 @@ class _Runner:
         how, number = start.split(":", 1)
         return number, how == "from"
 
+    def _end(self, analyzer: FragmentAnalyzer, reason: str) -> None:
+        """The session ends for good (not a fail-over): kinds with an `end(reason)` hook hear it."""
+        end = getattr(analyzer, "end", None)
+        if end is not None:
+            try:
+                end(reason)
+            except Exception:  # the end-of-session message is best effort; the status is not
+                log.exception("stream processor %s: end-of-session hook failed", self.info.name)
+
     def _session(self, session: str) -> None:
         engine, info = self.engine, self.info
         processors, streams = engine.processors, engine.streams
         after, inclusive = self._position(session)
-        if not processors.mark(info.name, session, status="RUNNING"):
+        if not processors.mark(info.name, session, status="RUNNING", status_message=None):
             return
         kind = processors.kinds.get(info.kind)
         analyzer = kind.open(info, lambda records: engine.publish(info, records))
@@ -194,13 +239,17 @@ class _Runner:
                 current = processors.describe(info.name)
                 if current.session_id != session or current.desired != "RUNNING":
                     if current.session_id == session:
+                        self._end(analyzer, "STOPPED_BY_USER")
                         processors.mark(info.name, session, status="STOPPED")
                     return
+                generation = streams.change_generation()
                 try:
                     batch = streams.fragments_after(
                         after, arn=info.input_arn, limit=BATCH, inclusive=inclusive
                     )
                 except NotFoundError as exc:
+                    metrics.PROCESSOR_ERRORS.labels(info.name, "input-unreadable").inc()
+                    self._end(analyzer, "FAILED")
                     processors.mark(
                         info.name,
                         session,
@@ -210,7 +259,8 @@ class _Runner:
                     )
                     return
                 if not batch:
-                    streams.wait_for_fragment(engine.poll)
+                    self.m_lag.set(0)
+                    streams.wait_for_fragment(engine.poll, since=generation)
                     continue
                 skipped = 0
                 if info.lag_policy == "live" and len(batch) > 1:
@@ -224,6 +274,7 @@ class _Runner:
                         skipped += 1
                         continue
                     n = analyzer.process(fragment, data)
+                    self.m_publish.observe(max(0.0, time.time() - fragment.server_ts))
                     if not engine.leases.checkpoint(self.lease, f"{session}:{fragment.fragment_number}"):
                         self.lost.set()  # taken over: the successor owns the checkpoint from now on
                         return
@@ -231,14 +282,30 @@ class _Runner:
                     processors.add_counts(
                         info.name, session, done=1, skipped=skipped, records=n, lag=len(batch) - i - 1
                     )
+                    self.m_done.inc()
+                    self.m_skipped.inc(skipped)
+                    self._lag(fragment)
                     skipped = 0
                     first_ts = fragment.producer_ts if first_ts is None else first_ts
                     if max_s and fragment.end_producer_ts - first_ts >= float(max_s):
+                        self._end(analyzer, "MAX_DURATION_REACHED")
                         processors.mark(info.name, session, status="STOPPED", desired="STOPPED")
                         return
                 if skipped:
+                    self.m_skipped.inc(skipped)
                     processors.add_counts(info.name, session, done=0, skipped=skipped, records=0, lag=0)
         except VideolensError as exc:
+            metrics.PROCESSOR_ERRORS.labels(info.name, "failed").inc()
+            self._end(analyzer, "FAILED")
             processors.mark(info.name, session, status="FAILED", desired="STOPPED", status_message=str(exc))
         finally:
             analyzer.close()
+
+    def _lag(self, done: FragmentInfo) -> None:
+        """Newest fragment's server time - the one just finished (ms); a cheap indexed read."""
+        try:
+            latest = self.engine.streams.latest_fragment(arn=self.info.input_arn)
+        except NotFoundError:  # deleted meanwhile: the next read fails the processor with a message
+            return
+        behind = 0.0 if latest is None else max(0.0, latest.server_ts - done.server_ts)
+        self.m_lag.set(round(behind * 1000))

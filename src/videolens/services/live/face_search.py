@@ -4,7 +4,9 @@ Each fragment is decoded with the pipeline's frame source (non-reference frames 
 an EveryN sampler on the frame's slot in time makes the detector look `processor_analysed_fps` times per
 second of video, the tracker carries faces in between (and across fragments: one pipeline per session,
 times continue from fragment to fragment). On every look, faces inside the RegionsOfInterest are
-described, embedded and searched in the collection (one batched search per look).
+described; a face track is embedded and searched in the collection when it is new and again every
+`processor_search_interval_s` of video (embedding is the costly step; the looks in between reuse the
+track's last matches), all the faces due at one look in one batch.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from videolens.media.errors import MediaError
 from videolens.media.frame_source import FrameSource, SourceFrame
+from videolens.runtime import metrics
 from videolens.runtime.settings import Settings
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.errors import InvalidParameterError, NotFoundError
@@ -38,6 +41,8 @@ DEFAULT_THRESHOLD = 80.0
 MIN_THRESHOLD = 80.0
 MAX_MATCHES = 10
 NOMINAL_FPS = 30.0
+#: a track's cached search is dropped once the track was not seen for this long (seconds of video)
+FORGET_TRACK_S = 5.0
 
 
 class _Frame:
@@ -120,6 +125,10 @@ class _FaceSearchSession:
         self.base_ts: float | None = None
         self._records: list[bytes] = []
         self._fragment: FragmentInfo | None = None
+        self.search_interval = kind.settings.processor_search_interval_s
+        #: track id -> (video time of its last search, its matches, video time last seen)
+        self._searched: dict[int, tuple[float, list[FaceMatch], float]] = {}
+        self._frames = metrics.PROCESSOR_FRAMES_ANALYSED.labels(processor.name)
         self.tracks = (
             TrackAccumulator(kind.sightings, "stream", processor.input_arn, None) if kind.sightings else None
         )
@@ -139,8 +148,11 @@ class _FaceSearchSession:
                     self._fps = fps
                 for frame in source:
                     self.pipeline.push(_Frame(frame, base, self._fps))
+                damaged = source.error is not None
         except MediaError:
-            pass  # an undecodable fragment yields the records of the frames before the damage
+            damaged = True  # an undecodable fragment yields the records of the frames before the damage
+        if damaged:
+            metrics.PROCESSOR_ERRORS.labels(self.processor.name, "undecodable-fragment").inc()
         records = self._records
         self.publish(records)
         self._records = []
@@ -148,6 +160,8 @@ class _FaceSearchSession:
 
     def _look(self, frame: Any, tracked: Detections) -> None:
         assert self._fragment is not None
+        self._frames.inc()
+        now = float(frame.time)
         faces: list[tuple[FaceDetail, list[FaceMatch]]] = []
         if len(tracked):
             image = frame.bgr()
@@ -159,29 +173,65 @@ class _FaceSearchSession:
                 if self.regions.contains((d.x1 + d.x2) / 2 / w, (d.y1 + d.y2) / 2 / h)
             ]
             dets = [listed[i] for i in keep]
-            if dets:
-                embeddings = self.embedder.embed(image, dets)
-                found = self.kind.faces.search_embeddings(
-                    self.collection, list(embeddings), MAX_MATCHES, self.threshold
-                )
-                if self.tracks is not None:
-                    self._sightings(frame, image, tracked.track_id[keep], dets, embeddings)
-                analysis = self.kind.faces.analysis
-                faces = [
-                    (analysis.describe(image, d, "DEFAULT"), m) for d, m in zip(dets, found, strict=True)
-                ]
+            ids = [int(tracked.track_id[i]) for i in keep]
+            matches, descriptors = self._search(image, dets, ids, now)
+            if self.tracks is not None and dets:
+                self._sightings(frame, image, ids, dets, descriptors)
+            analysis = self.kind.faces.analysis
+            faces = [(analysis.describe(image, d, "DEFAULT"), m) for d, m in zip(dets, matches, strict=True)]
+        for track_id in [t for t, (_, _, seen) in self._searched.items() if now - seen > FORGET_TRACK_S]:
+            del self._searched[track_id]
         self._records.append(
             face_search_record(self.processor.input_arn, self._fragment, float(frame.offset), faces)
         )
 
+    def _search(
+        self, image: np.ndarray, dets: list[Any], ids: list[int], now: float
+    ) -> tuple[list[list[FaceMatch]], list[np.ndarray | None]]:
+        """Matches per face: tracks new or not searched for `search_interval` are embedded and searched
+        (one batch); the others reuse their last matches. Returns the descriptors computed now too."""
+        due = [
+            j
+            for j, track_id in enumerate(ids)
+            if track_id < 0
+            or track_id not in self._searched
+            or now - self._searched[track_id][0] >= self.search_interval - 1e-6
+        ]
+        descriptors: list[np.ndarray | None] = [None] * len(dets)
+        fresh: dict[int, list[FaceMatch]] = {}
+        if due:
+            embeddings = self.embedder.embed(image, [dets[j] for j in due])
+            found = self.kind.faces.search_embeddings(
+                self.collection, list(embeddings), MAX_MATCHES, self.threshold
+            )
+            for j, embedding, match in zip(due, embeddings, found, strict=True):
+                descriptors[j] = embedding
+                fresh[j] = match
+                if ids[j] >= 0:
+                    self._searched[ids[j]] = (now, match, now)
+        matches = []
+        for j, track_id in enumerate(ids):
+            if j in fresh:
+                matches.append(fresh[j])
+                continue
+            searched_at, match, _ = self._searched[track_id]
+            self._searched[track_id] = (searched_at, match, now)
+            matches.append(match)
+        return matches, descriptors
+
     def _sightings(
-        self, frame: Any, image: np.ndarray, track_ids: np.ndarray, dets: list[Any], embeddings: np.ndarray
+        self,
+        frame: Any,
+        image: np.ndarray,
+        track_ids: list[int],
+        dets: list[Any],
+        descriptors: list[np.ndarray | None],
     ) -> None:
         assert self.tracks is not None and self._fragment is not None
         t = self._fragment.producer_ts + float(frame.offset)
-        for track_id, det, descriptor in zip(track_ids, dets, embeddings, strict=True):
+        for track_id, det, descriptor in zip(track_ids, dets, descriptors, strict=True):
             self.tracks.look(
-                int(track_id),
+                track_id,
                 t,
                 float(det.score) * 100,
                 descriptor,

@@ -3,19 +3,28 @@
 Statuses follow Rekognition: Create → STOPPED; Start → STARTING (a worker takes the lease) → RUNNING;
 Stop → STOPPING → STOPPED (at once when no worker holds it); FAILED with a StatusMessage when the input
 stream is deleted or unreadable. Delete and Update need a processor that is not running.
+
+A STARTING processor stays STARTING until a worker takes it (like AWS, which starts it "soon"); when no
+live worker runs at all (no `live-worker/...` heartbeat lease is held: `videolens serve` and
+`videolens processors worker` run one unless VIDEOLENS_PROCESSOR_SLOTS=0), Describe says so in its
+StatusMessage instead of leaving the caller to guess.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from videolens.backends.leases import LeaseStore
 from videolens.backends.metadata.database import Database
+from videolens.backends.metadata.tables.leases import LeaseRow
 from videolens.backends.metadata.tables.processors import StreamProcessorRow
 from videolens.runtime.settings import Settings
 from videolens.services.errors import InvalidParameterError, NotFoundError
@@ -30,8 +39,20 @@ RUNNING_STATES = ("STARTING", "RUNNING")
 ARN_NAME = re.compile(r"^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:streamprocessor/(.+)$")
 
 
+WORKER_PREFIX = "live-worker/"
+NO_WORKER = (
+    "waiting for a worker: no live-analysis worker is running (start `videolens serve` or "
+    "`videolens processors worker` with VIDEOLENS_PROCESSOR_SLOTS > 0 on this metadata store)"
+)
+
+
 def lease_key(name: str) -> str:
     return f"stream-processor/{name}"
+
+
+def worker_lease_key(owner: str) -> str:
+    """The heartbeat lease every running engine holds (see ProcessorsService.live_workers)."""
+    return WORKER_PREFIX + owner
 
 
 def _now() -> datetime:
@@ -126,7 +147,38 @@ class ProcessorsService:
             row = s.get(StreamProcessorRow, name)
             if row is None:
                 raise ProcessorNotFoundError(f"stream processor {name} not found")
-            return _info(row, self.arn(name))
+            info = _info(row, self.arn(name))
+        if info.status == "STARTING" and info.status_message is None and self.live_workers() == 0:
+            return replace(info, status_message=NO_WORKER)
+        return info
+
+    def live_workers(self, now: float | None = None) -> int:
+        """Engines whose heartbeat lease is held now (any process on this metadata store)."""
+        now = time.time() if now is None else now
+        with self.db.session() as s:
+            count = s.scalar(
+                select(func.count())
+                .select_from(LeaseRow)
+                .where(
+                    LeaseRow.name.startswith(WORKER_PREFIX, autoescape=True),
+                    LeaseRow.owner.is_not(None),
+                    LeaseRow.expires >= now,
+                )
+            )
+        return int(count or 0)
+
+    def prune_worker_heartbeats(self, older_than_s: float = 3600.0) -> int:
+        """Drop the heartbeat rows of engines gone for a while (every process start adds one)."""
+        cutoff = time.time() - older_than_s
+        with self.db.session() as s:
+            result: Any = s.execute(
+                delete(LeaseRow).where(
+                    LeaseRow.name.startswith(WORKER_PREFIX, autoescape=True),
+                    or_(LeaseRow.owner.is_(None), LeaseRow.expires < cutoff),
+                )
+            )
+            s.commit()
+            return int(result.rowcount or 0)
 
     def list_processors(
         self, max_results: int | None = None, next_token: str | None = None
@@ -142,13 +194,28 @@ class ProcessorsService:
         token = encode_token("processors", {"after": page[-1].name}) if len(rows) > limit else None
         return page, token
 
-    def update(self, name: str, changes: dict[str, Any], delete: list[str] | None = None) -> None:
+    def update(
+        self,
+        name: str,
+        changes: dict[str, Any],
+        delete: list[str] | None = None,
+        connected_home: dict[str, Any] | None = None,
+    ) -> None:
+        """UpdateStreamProcessor: top-level members replaced, `connected_home` (ConnectedHomeForUpdate:
+        Labels, MinConfidence) merged into Settings.ConnectedHome; the result is validated again."""
         with self.db.session() as s:
             row = self._row(s, name)
             if row.status in ("STARTING", "RUNNING", "STOPPING", "UPDATING"):
                 raise ProcessorInUseError(f"stream processor {name} is {row.status}; stop it first")
-            definition = dict(row.definition)
+            definition = json.loads(json.dumps(row.definition))  # a deep copy: the row is compared on commit
             definition.update(changes)
+            if connected_home:
+                home = (definition.get("Settings") or {}).get("ConnectedHome")
+                if home is None:
+                    raise InvalidParameterError(
+                        "SettingsForUpdate.ConnectedHomeForUpdate applies to ConnectedHome processors only"
+                    )
+                home.update({k: v for k, v in connected_home.items() if v is not None})
             for member in list(delete or []):
                 if member == "RegionsOfInterest":
                     definition.pop("RegionsOfInterest", None)
@@ -269,6 +336,20 @@ class ProcessorsService:
             done = result.rowcount
             s.commit()
             return bool(done)
+
+    def requeue(self, name: str, session: str) -> None:
+        """A worker let a running session go without a Stop (shutdown): back to STARTING for the next."""
+        with self.db.session() as s:
+            s.execute(
+                update(StreamProcessorRow)
+                .where(
+                    StreamProcessorRow.name == name,
+                    StreamProcessorRow.session_id == session,
+                    StreamProcessorRow.status == "RUNNING",
+                    StreamProcessorRow.desired == "RUNNING",
+                )
+                .values(status="STARTING", updated_at=_now())
+            )
 
     def add_counts(self, name: str, session: str, *, done: int, skipped: int, records: int, lag: int) -> None:
         with self.db.session() as s:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 
@@ -23,6 +24,20 @@ class TrackSighting:
     thumbnail: bytes | None = None
     #: how long it is kept (streams: the stream's retention); None: the stored-video default
     retention_s: float | None = None
+
+
+def face_thumbnail(
+    image_bgr: np.ndarray, left: float, top: float, width: float, height: float, margin: float = 0.25
+) -> bytes | None:
+    """JPEG of a face box (ratios of the frame) with a margin around it; None for an empty crop."""
+    h, w = image_bgr.shape[:2]
+    mx, my = width * margin, height * margin
+    x1, y1 = max(0, int((left - mx) * w)), max(0, int((top - my) * h))
+    x2, y2 = min(w, int((left + width + mx) * w)), min(h, int((top + height + my) * h))
+    if x2 <= x1 or y2 <= y1:
+        return None
+    ok, data = cv2.imencode(".jpg", image_bgr[y1:y2, x1:x2], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return data.tobytes() if ok else None
 
 
 class SightingsSink(Protocol):
@@ -52,18 +67,21 @@ class TrackAccumulator:
         track_id: int,
         t: float,
         confidence: float,
-        descriptor: np.ndarray,
+        descriptor: np.ndarray | None,
         fragment: str,
         thumbnail: Callable[[], bytes | None],
     ) -> None:
+        """One look at a track; `descriptor` only on the looks that embedded it (the others extend the
+        track's time range and fragments)."""
         track = self._open.get(track_id)
         if track is None:
             track = TrackSighting(self.source_kind, self.source, t, t, [], retention_s=self.retention_s)
             self._open[track_id] = track
         track.end_s = max(track.end_s, t)
-        track.descriptors.append((confidence, np.asarray(descriptor, dtype=np.float32)))
-        # the best few are enough; the sink keeps 3
-        track.descriptors = sorted(track.descriptors, key=lambda qd: -qd[0])[:8]
+        if descriptor is not None:
+            track.descriptors.append((confidence, np.asarray(descriptor, dtype=np.float32)))
+            # the best few are enough; the sink keeps 3
+            track.descriptors = sorted(track.descriptors, key=lambda qd: -qd[0])[:8]
         if fragment and fragment not in track.fragments:
             track.fragments.append(fragment)
         if confidence > self._best.get(track_id, -1.0):

@@ -5,6 +5,11 @@ compared with every descriptor of every kept sighting (exact euclidean distances
 numpy index); a sighting matches when its nearest descriptor is within the face-match distance
 (vision.similarity.THRESHOLD_DISTANCE, similarity 80). Groups: average-linkage agglomerative clustering
 of the sightings' mean descriptors, merging while the closest pair is within that same distance.
+
+Retention follows the video (`sweep`, run by a periodic task): a stream sighting goes once its newest
+fragment is no longer stored (the stream's retention passed, or the stream was deleted); a stored-video
+sighting goes with its object (at once through the storage's delete hook, or at the next sweep when the
+object went by another way), and at the latest `sightings_video_retention_days` after it was recorded.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from videolens.backends.metadata.tables.sightings import SightingRow
 from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.faces.service import FacesService
 from videolens.services.sightings.models import TrackSighting
+from videolens.services.storage.service import StorageService
+from videolens.services.streams.service import StreamsService
 from videolens.vision.similarity import THRESHOLD_DISTANCE, similarity_from_distance
 
 MAX_DESCRIPTORS = 3
@@ -65,10 +72,21 @@ def _vectors(row: SightingRow) -> np.ndarray:
 
 
 class SightingsService:
-    def __init__(self, db: Database, faces: FacesService, video_retention_days: float = 30.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        faces: FacesService,
+        video_retention_days: float = 30.0,
+        *,
+        streams: StreamsService | None = None,
+        storage: StorageService | None = None,
+    ) -> None:
         self.db = db
         self.faces = faces
         self.video_retention = timedelta(days=video_retention_days)
+        #: where the sweeper checks that a sighting's video still exists
+        self.streams = streams
+        self.storage = storage
 
     # -- the sink ----------------------------------------------------------------------------------
     def record(self, track: TrackSighting) -> str | None:
@@ -109,6 +127,49 @@ class SightingsService:
         with self.db.session() as s:
             result = s.execute(delete(SightingRow).where(SightingRow.expires_at < (now or datetime.now(UTC))))
             return int(getattr(result, "rowcount", 0) or 0)
+
+    def object_deleted(self, bucket: str, key: str) -> None:
+        """Storage's delete hook: a stored video's sightings go with it."""
+        self.forget_source("video", f"s3://{bucket}/{key}")
+
+    def sweep(self) -> int:
+        """Drop sightings past their expiry or whose video is gone; returns how many went."""
+        removed = self.expire()
+        with self.db.session() as s:
+            query = select(SightingRow.source_kind, SightingRow.source).distinct()
+            sources = [(str(kind), str(source)) for kind, source in s.execute(query)]
+        for kind, source in sources:
+            if kind == "stream" and self.streams is not None:
+                removed += self._sweep_stream(source)
+            elif kind == "video" and self.storage is not None and source.startswith("s3://"):
+                bucket, _, key = source.removeprefix("s3://").partition("/")
+                try:
+                    self.storage.head_object(bucket, key)
+                except NotFoundError:
+                    removed += self.forget_source(kind, source)
+        return removed
+
+    def _sweep_stream(self, arn: str) -> int:
+        assert self.streams is not None
+        try:
+            oldest = self.streams.fragments_after(None, arn=arn, limit=1)
+        except NotFoundError:  # the stream was deleted
+            return self.forget_source("stream", arn)
+        if not oldest:  # every fragment expired
+            return self.forget_source("stream", arn)
+        first = int(oldest[0].fragment_number)
+        with self.db.session() as s:
+            rows = s.execute(
+                select(SightingRow.sighting_id, SightingRow.fragments).where(
+                    SightingRow.source_kind == "stream", SightingRow.source == arn
+                )
+            ).all()
+            # fragment numbers grow with time: a sighting whose newest fragment is older than the
+            # oldest one still stored has nothing left to play
+            gone = [sid for sid, numbers in rows if max(map(int, numbers or []), default=0) < first]
+            if gone:
+                s.execute(delete(SightingRow).where(SightingRow.sighting_id.in_(gone)))
+        return len(gone)
 
     # -- search --------------------------------------------------------------------------------------
     def _rows(self, stream: str | None = None, since_s: float | None = None) -> list[SightingRow]:

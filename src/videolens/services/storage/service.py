@@ -92,6 +92,8 @@ class StorageService(MultipartUploads):
         self.db = db
         self.blobs = blobs
         self.on_object_created: list[ObjectCreatedHook] = []
+        #: called with (bucket, key) after an object was deleted (e.g. its face sightings go with it)
+        self.on_object_deleted: list[Callable[[str, str], None]] = []
 
     # ------------------------------------------------------------------ buckets
     def create_bucket(self, name: str) -> Bucket:
@@ -269,6 +271,11 @@ class StorageService(MultipartUploads):
             blob_key = row.blob_key
             s.delete(row)
         self.blobs.delete(blob_key)
+        for hook in list(self.on_object_deleted):
+            try:
+                hook(bucket, key)
+            except Exception:  # the object is gone; a failing subscriber is logged, not raised
+                log.exception("object-deleted hook failed for %s/%s", bucket, key)
 
     def list_objects(
         self,

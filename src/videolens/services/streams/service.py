@@ -69,6 +69,8 @@ class StreamsService(HlsPlayback):
         self.live_idle_s = live_idle_s
         self.max_idle_s = max_idle_s
         self._changed = threading.Condition()
+        #: bumped under `_changed` on every change: a waiter that read it before looking misses none
+        self._generation = 0
         self._active: dict[int, int] = {}
         self.pulls = PullManager(
             lambda stream: self.ingest(name=stream),
@@ -127,6 +129,7 @@ class StreamsService(HlsPlayback):
 
     def _notify(self) -> None:
         with self._changed:
+            self._generation += 1
             self._changed.notify_all()
 
     def _wait(self, seconds: float) -> None:
@@ -210,9 +213,21 @@ class StreamsService(HlsPlayback):
         """The stored fragment (a self-contained Matroska document: header, tracks, one cluster)."""
         return self.index.read(fragment)
 
-    def wait_for_fragment(self, seconds: float) -> None:
-        """Sleep until a fragment is persisted in this process (or a stream deleted), at most `seconds`."""
-        self._wait(seconds)
+    def change_generation(self) -> int:
+        """A counter of in-process changes (fragments persisted, streams deleted); see wait_for_fragment."""
+        with self._changed:
+            return self._generation
+
+    def wait_for_fragment(self, seconds: float, since: int | None = None) -> None:
+        """Sleep until a fragment is persisted in this process (or a stream deleted), at most `seconds`.
+
+        With `since` (a `change_generation()` read before the caller last looked), return at once if
+        something changed meanwhile: a fragment persisted between the look and the wait is not missed.
+        """
+        with self._changed:
+            if since is not None and self._generation != since:
+                return
+            self._changed.wait(seconds)
 
     # -- archived media -----------------------------------------------------------------------------
 

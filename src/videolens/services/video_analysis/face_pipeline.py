@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from videolens.media.errors import MediaError
+from videolens.media.frames_at import frames_at
 from videolens.media.video_reader import VideoMetadata, probe
 from videolens.services.faces.models import AttributeLevel, FaceDetail
 from videolens.services.faces.service import FacesService
 from videolens.services.jobs.models import JobStopped, ResultEntry
-from videolens.services.sightings.models import SightingsSink, TrackSighting
+from videolens.services.sightings.models import SightingsSink, TrackSighting, face_thumbnail
 from videolens.services.video_analysis.faces import JOB_DETECT_MAX_SIDE, SamplingConfig, track_faces
 from videolens.services.video_analysis.pipeline import Stopped
 from videolens.vision.models import ModelRegistry
@@ -121,7 +123,7 @@ class FaceVideoAnalyzer:
         self.faces.describe_collection(collection_id)  # fail early on a missing collection
         meta, samples, n_frames, n_tracks = self._scan(path, "DEFAULT", True, progress, should_stop, name)
         if self.sink is not None and source is not None:
-            self._sightings(samples, source)
+            self._sightings(samples, source, path)
         persons = _group_persons(samples)
         people = list(persons.values())
         found = self.faces.search_embeddings(
@@ -145,16 +147,32 @@ class FaceVideoAnalyzer:
             entries.append(ResultEntry(s.timestamp_ms, idx, doc))
         return AnalysisOutput(meta, entries, n_frames, n_tracks, len(persons))
 
-    def _sightings(self, samples: list[_Sample], source: str) -> None:
+    def _sightings(self, samples: list[_Sample], source: str, path: Path) -> None:
         assert self.sink is not None
         by_track: dict[int, list[_Sample]] = {}
         for s in samples:
             by_track.setdefault(s.track_id, []).append(s)
-        for looks in by_track.values():
+        tracks = list(by_track.values())
+        # each track's most confident look is its thumbnail: one seek per track, not a second scan
+        best = [max(looks, key=lambda s: s.detail.confidence) for looks in tracks]
+        try:
+            frames = frames_at(path, [s.timestamp_ms / 1000.0 for s in best])
+        except MediaError:
+            frames = [None] * len(best)
+        for looks, look, frame in zip(tracks, best, frames, strict=True):
             descriptors = [(s.detail.confidence, s.embedding) for s in looks if s.embedding is not None]
             times = [s.timestamp_ms / 1000.0 for s in looks]
+            b = look.detail.bounding_box
+            thumbnail = None if frame is None else face_thumbnail(frame, b.left, b.top, b.width, b.height)
             self.sink.record(
-                TrackSighting("video", source, min(times), max(times) + self.sample_ms / 1000.0, descriptors)
+                TrackSighting(
+                    "video",
+                    source,
+                    min(times),
+                    max(times) + self.sample_ms / 1000.0,
+                    descriptors,
+                    thumbnail=thumbnail,
+                )
             )
 
     # ------------------------------------------------------------------------------------------
