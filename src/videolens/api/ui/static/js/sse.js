@@ -16,7 +16,7 @@ export function parseSSE(state, text) {
       const name = colon < 0 ? line : line.slice(0, colon);
       let value = colon < 0 ? "" : line.slice(colon + 1);
       if (value.startsWith(" ")) value = value.slice(1);
-      if (name === "event") message.event = value;
+      if (name === "event") message.event = value || "message";
       else if (name === "data") data.push(value);
       else if (name === "id") message.id = value;
       else if (name === "retry" && /^\d+$/.test(value)) state.retry = Number(value);

@@ -120,7 +120,7 @@ export async function render(main) {
   };
 
   const newCollection = h("input", { name: "collection_id", required: true, pattern: "[a-zA-Z0-9_.\\-]+" });
-  const createForm = h("form", { class: "inline", "aria-label": "New collection" },
+  const createForm = h("form", { class: "inline", "aria-label": "Create a collection" },
     field("New collection", newCollection), h("button", { type: "submit" }, "Create collection"));
   createForm.addEventListener("submit", (e) => {
     e.preventDefault();
