@@ -67,9 +67,15 @@ function drawLoop(tile, video, canvas, hls, buffer) {
           ctx.fillText(b.label, r.x + b.x + 4, Math.max(14, r.y + b.y - 6));
           labels.push(b.label);
         }
-        tile.dataset.overlayFragment = where.fragment;
-        tile.dataset.overlayOffset = where.offset.toFixed(3);
-        tile.dataset.overlayRecordOffset = record.InputInformation.KinesisVideo.FrameOffsetInSeconds;
+        // measured on screen: how old the frame shown is (glass to glass, by the producer's clock) and
+        // how far the analysed frame drawn over it is from it (overlay alignment)
+        const kv = record.InputInformation.KinesisVideo;
+        const shownAt = (kv.ProducerTimestamp + where.offset) * 1000;
+        const sample = { glass_ms: Date.now() - shownAt, align_ms: Math.abs(kv.FrameOffsetInSeconds - where.offset) * 1000 };
+        const stats = (window.videolensOverlayStats = window.videolensOverlayStats || []);
+        if (stats.length < 5000) stats.push(sample);
+        tile.dataset.glassMs = Math.round(sample.glass_ms);
+        tile.dataset.alignMs = Math.round(sample.align_ms);
       }
     }
     // the same labels as text, for screen readers and for tests (a canvas has no text)
