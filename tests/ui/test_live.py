@@ -20,15 +20,17 @@ from videolens.services.auth.models import Role
 OVERLAY_WITHIN_S = 25.0
 
 
-def producer(url: str, video: Path, stream: str, token_value: str, start: float) -> subprocess.Popen[bytes]:
-    """ffmpeg as a camera: the clip three times over in real time, 1 s GOPs, B-frames, chunked PutMedia."""
+def producer(
+    url: str, video: Path, stream: str, token_value: str, start: float, loops: int = 2
+) -> subprocess.Popen[bytes]:
+    """ffmpeg as a camera: the clip 1 + `loops` times (-1: forever) in real time, 1 s GOPs, B-frames."""
     headers = (
         f"x-amzn-stream-name: {stream}\r\n"
         "x-amzn-fragment-timecode-type: RELATIVE\r\n"
         f"x-amzn-producer-start-timestamp: {start:.3f}\r\n"
         f"Authorization: Bearer {token_value}\r\n"
     )
-    cmd = ["ffmpeg", "-v", "error", "-re", "-stream_loop", "2", "-i", str(video), "-c:v", "libx264"]
+    cmd = ["ffmpeg", "-v", "error", "-re", "-stream_loop", str(loops), "-i", str(video), "-c:v", "libx264"]
     cmd += ["-preset", "ultrafast", "-g", str(FPS), "-keyint_min", str(FPS), "-bf", "2", "-f", "matroska"]
     cmd += ["-live", "1", "-method", "POST", "-chunked_post", "1", "-headers", headers, url + "/putMedia"]
     return subprocess.Popen(cmd)
