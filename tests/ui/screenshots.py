@@ -33,7 +33,8 @@ PAGES = [
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 
 #: controls without an accessible name (aria-label, aria-labelledby, a <label>, or their text)
-UNNAMED_CONTROLS = """() => [...document.querySelectorAll('button, a[href], input, select, textarea, [role=button]')]
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll(
+    'button, a[href], input, select, textarea, [role=button]')]
   .filter((el) => !(el.closest('[hidden]') || el.type === 'hidden'))
   .filter((el) => !(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
       || (el.labels && el.labels.length) || el.textContent.trim() || el.closest('[role=button][aria-label]')))

@@ -39,7 +39,8 @@ def test_upload_anonymize_and_play(ui: Watched, app: SecureApp, hamilton_clip: P
     )
     assert played["t"] > 0.5 and (played["w"], played["h"]) == (640, 360), played
     job = httpx.get(
-        f"{app.url}/v1/anonymize/jobs/{job_id}", headers={"Authorization": f"Bearer {token(app, Role.VIEWER)}"}
+        f"{app.url}/v1/anonymize/jobs/{job_id}",
+        headers={"Authorization": f"Bearer {token(app, Role.VIEWER)}"},
     ).json()
     assert job["status"] == "SUCCEEDED" and job["input"] == hamilton_clip.name
     assert ui.errors == [] and ui.foreign() == []

@@ -14,6 +14,7 @@ import httpx
 from tests.auth.conftest import SecureApp
 from tests.jobs.synthetic_search import ENROLLED, FPS, make_search_video
 from tests.ui.conftest import Watched, token
+from videolens.api.ui.routes import HLS_JS
 from videolens.services.auth.models import Role
 
 #: the name must be on screen this soon after the Live page opens (HLS start-up + first analysed fragment)
@@ -37,7 +38,9 @@ def producer(
 
 
 def setup(app: SecureApp, media_dir: Path) -> httpx.Client:
-    api = httpx.Client(base_url=app.url + "/v1", headers={"Authorization": f"Bearer {token(app, Role.OPERATOR)}"})
+    api = httpx.Client(
+        base_url=app.url + "/v1", headers={"Authorization": f"Bearer {token(app, Role.OPERATOR)}"}
+    )
     assert api.post("/collections", json={"collection_id": "people"}).status_code == 201
     for person, photos in ENROLLED.items():
         for photo in photos:
@@ -53,6 +56,7 @@ def setup(app: SecureApp, media_dir: Path) -> httpx.Client:
 
 
 def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: Path, tmp_path: Path) -> None:
+    assert HLS_JS.is_file(), "hls.js is not installed for the UI: run `make web-deps`"
     api = setup(app, media_dir)
     video = make_search_video(media_dir, tmp_path / "search.mp4")
     ui.sign_in(token(app, Role.OPERATOR))
@@ -76,7 +80,8 @@ def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: 
         tile = page.locator('figure.tile[data-stream="lobby"]')
         names = tile.locator(".overlay-text")
         page.wait_for_function(
-            "(names) => { const t = document.querySelector('figure.tile[data-stream=\"lobby\"] .overlay-text');"
+            "(names) => { const t = document.querySelector("
+            "'figure.tile[data-stream=\"lobby\"] .overlay-text');"
             " return t && names.some((n) => t.textContent.includes(n)); }",
             arg=sorted(ENROLLED),
             timeout=OVERLAY_WITHIN_S * 1000,
@@ -93,7 +98,8 @@ def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: 
     glass = [s["glass_ms"] for s in stats]
     align = [s["align_ms"] for s in stats]
     print(
-        f"\nUI live: overlay name after {seen_after:.1f} s; glass-to-glass median {statistics.median(glass):.0f} ms"
+        f"\nUI live: overlay name after {seen_after:.1f} s;"
+        f" glass-to-glass median {statistics.median(glass):.0f} ms"
         f" (p90 {sorted(glass)[int(0.9 * len(glass))]:.0f}); overlay alignment median"
         f" {statistics.median(align):.0f} ms, max {max(align):.0f} ms over {len(stats)} drawn frames"
     )

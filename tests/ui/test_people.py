@@ -42,7 +42,8 @@ def test_enrol_by_uploading_photos(ui: Watched, app: SecureApp, faces_dir: Path,
     card.get_by_text(f"{len(photos)} faces").wait_for()
     # the page shows what the API holds
     faces = httpx.get(
-        app.url + "/v1/collections/staff/faces", headers={"Authorization": f"Bearer {token(app, Role.VIEWER)}"}
+        app.url + "/v1/collections/staff/faces",
+        headers={"Authorization": f"Bearer {token(app, Role.VIEWER)}"},
     ).json()["faces"]
     assert sorted(f["external_image_id"] for f in faces) == ["obama"] * len(photos)
     assert card.get_by_role("button", name="Remove obama").is_visible()
@@ -73,12 +74,16 @@ def test_viewer_sees_no_delete_and_gets_403(browser: object, app: SecureApp, fac
         message = page.evaluate(
             """async (faceId) => {
                 const { api } = await import('/ui/js/api.js');
-                try { await api(`/v1/collections/staff/faces/${faceId}`, { method: 'DELETE' }); return 'deleted'; }
+                const path = `/v1/collections/staff/faces/${faceId}`;
+                try { await api(path, { method: 'DELETE' }); return 'deleted'; }
                 catch (e) { return `${e.status} ${e.message}`; }
             }""",
             face_id,
         )
-        assert message == "403 Your role does not allow this: this needs the operator role; the credential has viewer"
+        assert (
+            message
+            == "403 Your role does not allow this: this needs the operator role; the credential has viewer"
+        )
         assert len(httpx.get(app.url + "/v1/collections/staff/faces", headers=operator).json()["faces"]) == 1
         # the refused call is the only console error (Chromium logs every failed fetch)
         assert [e for e in ui.errors if "403" not in e] == [] and ui.foreign() == []
