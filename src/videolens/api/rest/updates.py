@@ -1,4 +1,4 @@
-"""Server-Sent Events of the native door: live changes (jobs, processors, sightings) and a processor's results.
+"""Server-Sent Events of the native door: live changes (jobs, processors, sightings), a processor's results.
 
 The web UI follows these instead of polling: the server looks at the services every `TICK_S` and sends
 only what changed. Both are reads, so a viewer may follow them. SSE over plain HTTP works with

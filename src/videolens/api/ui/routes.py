@@ -29,7 +29,11 @@ CSP = (
 
 
 def _serve(path: Path, media_type: str) -> FileResponse:
-    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+    }
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
@@ -66,7 +70,9 @@ def build_router() -> APIRouter:
     router.add_api_route("/", index, methods=["GET"], dependencies=[public()])
     router.add_api_route("/ui/config.json", config, methods=["GET"], dependencies=[public()])
     for url, path in ui_files().items():
-        media_type = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        media_type = (
+            TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        )
 
         router.add_api_route(url, _endpoint(path, media_type), methods=["GET"], dependencies=[public()])
     return router

@@ -23,6 +23,41 @@ export function timeline(fragments) {
   };
 }
 
+/** Activity per fragment from processor records: {fragmentNumber -> Set of names ("unknown" if none)}. */
+export function activityOf(records) {
+  const marks = new Map();
+  for (const r of records) {
+    const kv = r.InputInformation && r.InputInformation.KinesisVideo;
+    const faces = r.FaceSearchResponse || [];
+    if (!kv || !faces.length) continue;
+    if (!marks.has(kv.FragmentNumber)) marks.set(kv.FragmentNumber, new Set());
+    for (const f of faces) {
+      const best = (f.MatchedFaces || [])[0];
+      marks.get(kv.FragmentNumber).add(best ? best.Face.ExternalImageId || best.Face.FaceId : "unknown");
+    }
+  }
+  return marks;
+}
+
+/** The records the stream's processors wrote (their output data streams, read from the start). */
+async function processorRecords(streamArn) {
+  const { processors } = await api("/v1/processors");
+  const records = [];
+  for (const p of processors) {
+    const input = (p.definition.Input || {}).KinesisVideoStream;
+    const output = (p.definition.Output || {}).KinesisDataStream;
+    if (!input || !output || input.Arn !== streamArn) continue;
+    const name = encodeURIComponent(output.Arn.split("/").pop());
+    for (const shard of await api(`/v1/datastreams/${name}/shards`)) {
+      const page = await api(`/v1/datastreams/${name}/shards/${shard.shard_id}/records?position=TRIM_HORIZON&limit=10000`);
+      for (const rec of page.records) {
+        try { records.push(JSON.parse(atob(rec.data))); } catch { /* not a processor record */ }
+      }
+    }
+  }
+  return records;
+}
+
 export async function render(main) {
   main.append(h("h1", {}, "Recordings"));
   const { streams } = await api("/v1/streams");
@@ -38,10 +73,15 @@ export async function render(main) {
   const load = async () => {
     if (!picker.value) { clear(bar, h("p", {}, "No streams.")); return; }
     const { fragments } = await api(`/v1/streams/${encodeURIComponent(picker.value)}/fragments?max_results=1000`);
+    const stream = streams.find((x) => x.name === picker.value);
+    const activity = activityOf(await processorRecords(stream.arn).catch(() => []));
     current = timeline(fragments);
     clear(bar, current.segments.map((s) => h("button", {
-      type: "button", class: "segment", style: `left:${s.left}%;width:${s.width}%`,
-      "aria-label": `Play fragment at ${when(s.fragment.producer_timestamp)}`,
+      type: "button", class: activity.has(s.fragment.fragment_number) ? "segment faces" : "segment",
+      style: `left:${s.left}%;width:${s.width}%`,
+      title: activity.has(s.fragment.fragment_number) ? [...activity.get(s.fragment.fragment_number)].join(", ") : null,
+      "aria-label": `Play fragment at ${when(s.fragment.producer_timestamp)}`
+        + (activity.has(s.fragment.fragment_number) ? `, faces: ${[...activity.get(s.fragment.fragment_number)].join(", ")}` : ""),
       onclick: () => attempt(async () => {
         from.value = s.fragment.producer_timestamp.toFixed(3);
         to.value = (s.fragment.producer_timestamp + 10).toFixed(3);

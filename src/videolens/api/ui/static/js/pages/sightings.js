@@ -6,6 +6,28 @@ import { clear, field, h, section, when } from "../dom.js";
 
 export const title = "Sightings";
 
+/** The stream name in a KVS stream ARN (arn:aws:kinesisvideo:region:account:stream/NAME/creation). */
+export function streamOfArn(arn) {
+  const m = /:stream\/([^/]+)\//.exec(arn || "");
+  return m ? m[1] : null;
+}
+
+function clipButton(s) {
+  const range = s.clip && s.clip.ClipFragmentSelector && s.clip.ClipFragmentSelector.TimestampRange;
+  const stream = s.clip && streamOfArn(s.clip.StreamARN);
+  if (!range || !stream) return null;
+  const player = h("video", { controls: true, muted: true, hidden: true, "aria-label": `Clip of the sighting on ${stream}` });
+  const button = h("button", { type: "button", "aria-label": `Play the clip on ${stream} at ${when(range.StartTimestamp)}`,
+    onclick: () => attempt(async () => {
+      const start = range.StartTimestamp - 1;
+      const end = range.EndTimestamp + 1;
+      player.src = await playable(`/v1/streams/${encodeURIComponent(stream)}/clip.mp4?start=${start}&end=${end}&kind=PRODUCER_TIMESTAMP`);
+      player.hidden = false;
+      player.play().catch(() => {});
+    }) }, "Play the clip");
+  return h("div", {}, button, player);
+}
+
 export async function render(main) {
   main.append(h("h1", {}, "Sightings"));
   const found = h("div", { class: "cards", "aria-live": "polite", "aria-label": "Appearances" });
@@ -20,8 +42,9 @@ export async function render(main) {
       const thumb = s.thumbnail_url ? await playable(new URL(s.thumbnail_url).pathname) : null;
       cards.push(h("article", { class: "card" },
         thumb ? h("img", { src: thumb, alt: `Sighting on ${s.source || s.source_kind}`, width: "96", height: "96" }) : null,
-        h("p", {}, `${s.source_kind || ""} ${s.source || ""}`), h("p", { class: "muted" }, when(s.first_s)),
-        s.similarity !== undefined ? h("p", {}, `${Number(s.similarity).toFixed(1)}%`) : null));
+        h("p", {}, `${s.source_kind || ""} ${s.source || ""}`), h("p", { class: "muted" }, when(s.start_s)),
+        s.similarity !== undefined ? h("p", {}, `${Number(s.similarity).toFixed(1)}%`) : null,
+        clipButton(s)));
     }
     clear(found, cards.length ? cards : h("p", {}, "No appearance of this person."));
   }));
