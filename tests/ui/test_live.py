@@ -67,7 +67,9 @@ def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: 
     page.get_by_label("Match threshold (%)").fill("85")
     page.get_by_role("button", name="Create processor").click()
     page.get_by_role("button", name="Start door").click()
-    page.locator('[data-processor="door"] .status').get_by_text("RUNNING").wait_for(timeout=20_000)
+    # the row follows /v1/updates: RUNNING arrives without a reload once a worker holds the lease
+    # the row follows /v1/updates: RUNNING arrives without a reload once a worker holds the lease
+    page.locator('[data-processor="door"] .status').get_by_text("RUNNING").wait_for(timeout=30_000)
 
     camera = producer(app.url, video, "lobby", token(app, Role.OPERATOR), time.time())
     try:
@@ -89,7 +91,10 @@ def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: 
         seen_after = time.monotonic() - opened
         label = names.text_content() or ""
         assert any(f"{n} " in label and "%" in label for n in ENROLLED), label
-        assert tile.get_attribute("data-health") == "live"
+        page.wait_for_function(
+            "() => document.querySelector('figure.tile[data-stream=\"lobby\"]').dataset.health === 'live'",
+            timeout=5000,
+        )
         page.wait_for_timeout(4000)  # gather a few seconds of on-screen samples
         stats: list[dict[str, Any]] = page.evaluate("window.videolensOverlayStats")
     finally:

@@ -93,3 +93,9 @@ export function upload(path, form, onProgress) {
     xhr.send(form);
   });
 }
+
+/** A blob: URL for a route that takes no signed URL (e.g. sighting thumbnails): fetched with the header. */
+export async function blobUrl(path) {
+  const response = await api(path, { raw: true });
+  return URL.createObjectURL(await response.blob());
+}

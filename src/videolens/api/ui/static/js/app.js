@@ -105,6 +105,11 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
+// the hash names pages, so the skip link moves the focus itself instead of changing the hash
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
 document.getElementById("logout").addEventListener("click", () => {
   session.token = "";
   session.identity = null;

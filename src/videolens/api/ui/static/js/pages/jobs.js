@@ -107,7 +107,7 @@ export async function render(main) {
           job = await api("/v1/jobs", { method: "POST", body: { type: kind.value, bucket: UPLOAD_BUCKET, key, params } });
         }
         bar.value = 100;
-        put(job);
+        if (!jobs.has(job.job_id)) put(job); // /v1/updates may have told a newer state already
         say(`Job ${job.job_id.slice(0, 8)} started.`, "ok");
       });
     });

@@ -41,6 +41,9 @@ async function hasAnalyzers() {
 export async function render(main) {
   main.append(h("h1", {}, "Processors & analyzers"));
   const procRows = h("tbody");
+  // the last state /v1/updates gave per processor: a list read before it must not undo it (a later
+  // change brings a newer event anyway)
+  const latest = new Map();
   const anaBox = h("div");
   const reload = async () => {
     const { processors } = await api("/v1/processors");
@@ -49,6 +52,7 @@ export async function render(main) {
       h("td", { class: "lag" }, String(p.lag_fragments ?? "")), h("td", {}, String(p.fragments_done)),
       h("td", {}, String(p.records_out)), h("td", {}, actions("processors", p, reload))))
       : h("tr", {}, h("td", { colspan: "6" }, "No processors yet.")));
+    latest.forEach(apply);
     try {
       // asking the schema first: a server without analyzers (issue 14) is not an error to log
       if (!(await hasAnalyzers())) throw new ApiError(404, { detail: "no /v1/analyzers" });
@@ -66,12 +70,17 @@ export async function render(main) {
         ? "Analyzers are not available on this server (no /v1/analyzers)." : error.message));
     }
   };
+  const apply = (state) => {
+    const row = procRows.querySelector(`[data-processor="${CSS.escape(state.name)}"]`);
+    if (!row) return false;
+    row.querySelector(".status").textContent = state.status + (state.status_message ? ` (${state.status_message})` : "");
+    row.querySelector(".lag").textContent = String(state.lag_fragments ?? "");
+    return true;
+  };
   const unsubscribe = onUpdate((m) => {
     if (m.event !== "processor") return;
-    const row = procRows.querySelector(`[data-processor="${CSS.escape(m.data.name)}"]`);
-    if (!row) { attempt(reload); return; }
-    row.querySelector(".status").textContent = m.data.status + (m.data.status_message ? ` (${m.data.status_message})` : "");
-    row.querySelector(".lag").textContent = String(m.data.lag_fragments ?? "");
+    latest.set(m.data.name, m.data);
+    if (!apply(m.data)) attempt(reload);
   });
 
   if (session.can("operator")) {

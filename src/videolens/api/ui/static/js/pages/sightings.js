@@ -1,6 +1,6 @@
 // Sightings: drop a photo to find every appearance; the unknown-people groups with "enrol as…".
 
-import { api, playable, session } from "../api.js";
+import { api, blobUrl, playable, session } from "../api.js";
 import { attempt, onUpdate, say } from "../app.js";
 import { clear, field, h, section, when } from "../dom.js";
 
@@ -39,7 +39,7 @@ export async function render(main) {
     const r = await api("/v1/sightings/search", { method: "POST", body: file, headers: { "Content-Type": file.type || "image/jpeg" } });
     const cards = [];
     for (const s of r.Sightings) {
-      const thumb = s.thumbnail_url ? await playable(new URL(s.thumbnail_url).pathname) : null;
+      const thumb = s.thumbnail_url ? await blobUrl(new URL(s.thumbnail_url).pathname) : null;
       cards.push(h("article", { class: "card" },
         thumb ? h("img", { src: thumb, alt: `Sighting on ${s.source || s.source_kind}`, width: "96", height: "96" }) : null,
         h("p", {}, `${s.source_kind || ""} ${s.source || ""}`), h("p", { class: "muted" }, when(s.start_s)),
