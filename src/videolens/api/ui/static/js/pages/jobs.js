@@ -3,21 +3,13 @@
 import { api, playable, session, upload } from "../api.js";
 import { attempt, onUpdate, say } from "../app.js";
 import { clear, field, h, section, table, when } from "../dom.js";
+import { timelineMarks } from "../model.js";
 
 export const title = "Jobs";
 const UPLOAD_BUCKET = "ui-uploads";
 
 function progressBar(label) {
   return h("progress", { max: "100", value: "0", "aria-label": label });
-}
-
-/** The faces of a results page as marks on a timeline (percent of the video's duration). */
-export function timelineMarks(items, durationMs) {
-  const span = Math.max(1, durationMs || Math.max(1, ...items.map((i) => i.timestamp_ms || 0)));
-  return items.map((i) => ({
-    left: Math.min(100, (100 * (i.timestamp_ms || 0)) / span),
-    label: i.matches && i.matches.length ? (i.matches[0].face || {}).external_image_id || "match" : "face",
-  }));
 }
 
 async function showResult(out, job) {

@@ -3,19 +3,9 @@
 import { api, session } from "../api.js";
 import { attempt, say } from "../app.js";
 import { clear, field, h, section } from "../dom.js";
+import { byPerson } from "../model.js";
 
 export const title = "People";
-
-/** Faces grouped per person: {name -> [face]} (faces without an external id under "(no name)"). */
-export function byPerson(faces) {
-  const people = new Map();
-  for (const f of faces) {
-    const name = f.external_image_id || "(no name)";
-    if (!people.has(name)) people.set(name, []);
-    people.get(name).push(f);
-  }
-  return new Map([...people.entries()].sort((a, b) => a[0].localeCompare(b[0])));
-}
 
 async function allFaces(collection) {
   const faces = [];

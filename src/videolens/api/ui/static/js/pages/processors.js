@@ -3,21 +3,9 @@
 import { api, ApiError, session } from "../api.js";
 import { attempt, onUpdate, say } from "../app.js";
 import { clear, field, h, section } from "../dom.js";
+import { processorBody } from "../model.js";
 
 export const title = "Processors & analyzers";
-
-/** The body of POST /v1/processors from the form's values (face search into a data stream). */
-export function processorBody({ name, streamArn, collection, dataStreamArn, threshold }) {
-  const settings = { FaceSearch: { CollectionId: collection } };
-  if (threshold !== "" && threshold !== undefined) settings.FaceSearch.FaceMatchThreshold = Number(threshold);
-  return {
-    name,
-    input: { KinesisVideoStream: { Arn: streamArn } },
-    output: { KinesisDataStream: { Arn: dataStreamArn } },
-    settings,
-    lag_policy: "live",
-  };
-}
 
 function actions(kind, item, reload) {
   if (!session.can("operator")) return null;

@@ -3,41 +3,9 @@
 import { api, playable, session } from "../api.js";
 import { attempt, say } from "../app.js";
 import { clear, field, h, section, when } from "../dom.js";
+import { activityOf, timeline } from "../model.js";
 
 export const title = "Recordings";
-
-/** Fragments as timeline segments: left/width in percent of [first start, last end]. */
-export function timeline(fragments) {
-  if (!fragments.length) return { start: 0, end: 0, segments: [] };
-  const start = fragments[0].producer_timestamp;
-  const last = fragments[fragments.length - 1];
-  const end = last.producer_timestamp + last.duration_ms / 1000;
-  const span = Math.max(0.001, end - start);
-  return {
-    start, end,
-    segments: fragments.map((f) => ({
-      left: (100 * (f.producer_timestamp - start)) / span,
-      width: Math.max(0.2, (100 * f.duration_ms) / 1000 / span),
-      fragment: f,
-    })),
-  };
-}
-
-/** Activity per fragment from processor records: {fragmentNumber -> Set of names ("unknown" if none)}. */
-export function activityOf(records) {
-  const marks = new Map();
-  for (const r of records) {
-    const kv = r.InputInformation && r.InputInformation.KinesisVideo;
-    const faces = r.FaceSearchResponse || [];
-    if (!kv || !faces.length) continue;
-    if (!marks.has(kv.FragmentNumber)) marks.set(kv.FragmentNumber, new Set());
-    for (const f of faces) {
-      const best = (f.MatchedFaces || [])[0];
-      marks.get(kv.FragmentNumber).add(best ? best.Face.ExternalImageId || best.Face.FaceId : "unknown");
-    }
-  }
-  return marks;
-}
 
 /** The records the stream's processors wrote (their output data streams, read from the start). */
 async function processorRecords(streamArn) {

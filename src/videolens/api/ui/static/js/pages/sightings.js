@@ -3,14 +3,9 @@
 import { api, blobUrl, playable, session } from "../api.js";
 import { attempt, onUpdate, say } from "../app.js";
 import { clear, field, h, section, when } from "../dom.js";
+import { streamOfArn } from "../model.js";
 
 export const title = "Sightings";
-
-/** The stream name in a KVS stream ARN (arn:aws:kinesisvideo:region:account:stream/NAME/creation). */
-export function streamOfArn(arn) {
-  const m = /:stream\/([^/]+)\//.exec(arn || "");
-  return m ? m[1] : null;
-}
 
 function clipButton(s) {
   const range = s.clip && s.clip.ClipFragmentSelector && s.clip.ClipFragmentSelector.TimestampRange;
