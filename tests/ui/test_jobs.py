@@ -44,3 +44,27 @@ def test_upload_anonymize_and_play(ui: Watched, app: SecureApp, hamilton_clip: P
     ).json()
     assert job["status"] == "SUCCEEDED" and job["input"] == hamilton_clip.name
     assert ui.errors == [] and ui.foreign() == []
+
+
+def test_face_detection_results_on_a_timeline(ui: Watched, app: SecureApp, hamilton_clip: Path) -> None:
+    ui.sign_in(token(app, Role.OPERATOR))
+    page = ui.page
+    page.get_by_role("link", name="Jobs").click()
+    page.get_by_label("Video file").set_input_files(str(hamilton_clip))
+    page.get_by_label("Analysis").select_option("face-detection")
+    page.get_by_role("button", name="Upload and start").click()
+    row = page.locator("tr[data-job]").first
+    row.wait_for()
+    job_id = row.get_attribute("data-job")
+    row.locator(".status").get_by_text("SUCCEEDED").wait_for(timeout=120_000)
+    page.locator(f'tr[data-job="{job_id}"]').get_by_role("button", name="Show results").click()
+    viewer = {"Authorization": f"Bearer {token(app, Role.VIEWER)}"}
+    items = httpx.get(f"{app.url}/v1/jobs/{job_id}/results?max_results=1000", headers=viewer).json()["items"]
+    assert items, "the clip has faces"
+    timeline = page.get_by_role("img", name=f"Timeline with {len(items)} faces")
+    timeline.wait_for()
+    assert timeline.locator(".mark").count() == len(items)
+    # the object went into the UI's upload bucket through the public API
+    objects = httpx.get(f"{app.url}/v1/buckets/ui-uploads/objects", headers=viewer).json()
+    assert [o["key"].split("-", 1)[1] for o in objects["objects"]] == [hamilton_clip.name]
+    assert ui.errors == [] and ui.foreign() == []

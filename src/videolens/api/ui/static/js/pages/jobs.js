@@ -84,7 +84,8 @@ export async function render(main) {
           const aj = await upload("/v1/anonymize/jobs", data, (p) => { bar.value = 100 * p; });
           job = { job_id: aj.job_id, job_type: "anonymize", key: aj.key, status: aj.status, progress: aj.progress, created_at: aj.created_at };
         } else {
-          await api(`/v1/buckets/${UPLOAD_BUCKET}`, { method: "PUT" }).catch(() => null);
+          const { buckets } = await api("/v1/buckets");
+          if (!buckets.some((b) => b.name === UPLOAD_BUCKET)) await api(`/v1/buckets/${UPLOAD_BUCKET}`, { method: "PUT" });
           const key = `${Date.now()}-${video.name.replace(/[^\w.\-]/g, "_")}`;
           await new Promise((resolve, reject) => {
             const xhr = new XMLHttpRequest();
