@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.auth.conftest import SecureApp
 from tests.jobs.synthetic_search import ENROLLED, FPS, make_search_video
@@ -35,6 +37,17 @@ def producer(
     cmd += ["-preset", "ultrafast", "-g", str(FPS), "-keyint_min", str(FPS), "-bf", "2", "-f", "matroska"]
     cmd += ["-live", "1", "-method", "POST", "-chunked_post", "1", "-headers", headers, url + "/putMedia"]
     return subprocess.Popen(cmd)
+
+
+def wait_for_name(page: Page) -> None:
+    """Until the lobby tile's overlay names an enrolled person (the canvas labels, as text)."""
+    page.wait_for_function(
+        "(names) => { const t = document.querySelector("
+        "'figure.tile[data-stream=\"lobby\"] .overlay-text');"
+        " return t && names.some((n) => t.textContent.includes(n)); }",
+        arg=sorted(ENROLLED),
+        timeout=OVERLAY_WITHIN_S * 1000,
+    )
 
 
 def setup(app: SecureApp, media_dir: Path) -> httpx.Client:
@@ -69,7 +82,11 @@ def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: 
     page.get_by_role("button", name="Start door").click()
     # the row follows /v1/updates: RUNNING arrives without a reload once a worker holds the lease
     # the row follows /v1/updates: RUNNING arrives without a reload once a worker holds the lease
-    page.locator('[data-processor="door"] .status').get_by_text("RUNNING").wait_for(timeout=30_000)
+    try:
+        page.locator('[data-processor="door"] .status').get_by_text("RUNNING").wait_for(timeout=30_000)
+    except PlaywrightTimeout:
+        shown = page.locator('[data-processor="door"]').all_text_contents()
+        raise AssertionError(f"row {shown}, server {api.get('/processors/door').json()}") from None
 
     camera = producer(app.url, video, "lobby", token(app, Role.OPERATOR), time.time())
     try:
@@ -81,13 +98,13 @@ def test_overlay_with_the_enrolled_name(ui: Watched, app: SecureApp, media_dir: 
         opened = time.monotonic()
         tile = page.locator('figure.tile[data-stream="lobby"]')
         names = tile.locator(".overlay-text")
-        page.wait_for_function(
-            "(names) => { const t = document.querySelector("
-            "'figure.tile[data-stream=\"lobby\"] .overlay-text');"
-            " return t && names.some((n) => t.textContent.includes(n)); }",
-            arg=sorted(ENROLLED),
-            timeout=OVERLAY_WITHIN_S * 1000,
-        )
+        try:
+            wait_for_name(page)
+        except PlaywrightTimeout:
+            info = api.get("/processors/door").json()
+            raise AssertionError(
+                f"no name on Live: tile {tile.evaluate('t => ({...t.dataset})')}, {info}"
+            ) from None
         seen_after = time.monotonic() - opened
         label = names.text_content() or ""
         assert any(f"{n} " in label and "%" in label for n in ENROLLED), label

@@ -97,13 +97,24 @@ async function route() {
   }
   if (current && current.stop) current.stop();
   current = null;
+  const generation = ++route.generation;
   const module = await load();
-  clear(main);
-  current = (await attempt(() => module.render(main))) || null;
+  if (generation !== route.generation) return;
+  // each page renders into its own element: a page left before it finished loading keeps writing
+  // into a detached element, never into the page shown now
+  const view = h("div", { class: "view" });
+  clear(main, view);
   document.title = `${module.title} · videolens`;
   main.focus({ preventScroll: true });
+  const page = (await attempt(() => module.render(view))) || null;
+  if (generation !== route.generation) {
+    if (page && page.stop) page.stop();
+    return;
+  }
+  current = page;
 }
 
+route.generation = 0;
 window.addEventListener("hashchange", route);
 // the hash names pages, so the skip link moves the focus itself instead of changing the hash
 document.querySelector(".skip").addEventListener("click", (event) => {
