@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := ffmpeg gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium jq
 
-.PHONY: install system-deps web-deps run test lint typecheck bench clean
+.PHONY: install system-deps web-deps ui-deps run test lint typecheck bench clean
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -43,9 +43,18 @@ WEB_DEPS := tests/streams/web/node_modules/.package-lock.json
 $(WEB_DEPS): tests/streams/web/package.json tests/streams/web/package-lock.json
 	npm ci --prefix tests/streams/web --no-audit --no-fund --loglevel=error
 
-web-deps: $(WEB_DEPS)
+# hls.js for the web UI's Live page (src/videolens/api/ui/node_modules, gitignored; served at /ui/vendor/).
+# Without npm the UI still runs: video then plays natively where the browser can, without overlays.
+UI_DEPS := src/videolens/api/ui/node_modules/.package-lock.json
+$(UI_DEPS): src/videolens/api/ui/package.json src/videolens/api/ui/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix src/videolens/api/ui --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the web UI's Live page plays without hls.js (no overlays)"; fi
 
-run: install
+ui-deps: $(UI_DEPS)
+
+web-deps: $(WEB_DEPS) $(UI_DEPS)
+
+run: install ui-deps
 	$(BIN)/videolens serve
 
 test: system-deps install web-deps

@@ -29,6 +29,8 @@ from videolens.api.rest import models as models_routes
 from videolens.api.rest import processors as processors_routes
 from videolens.api.rest import sightings as sightings_routes
 from videolens.api.rest import streams as streams_routes
+from videolens.api.rest import updates as updates_routes
+from videolens.api.ui.routes import build_router as build_ui_router
 from videolens.container import Container
 
 
@@ -94,4 +96,6 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(processors_routes.router)
     app.include_router(sightings_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(updates_routes.router)
+    app.include_router(build_ui_router())  # the web UI at / (public files; its data needs the API token)
     return app
