@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
@@ -33,9 +33,11 @@ class Frame:
     Drawing goes either on `image` (BGR, then set `modified`) or, cheaper, on `yuv` (the decoder's
     own 4:2:0 planes as one (H * 3/2, W) array, then set `yuv_modified`): the latter never converts
     the frame's colours, only the regions a filter touches (vision.redaction.redact_i420).
+    A processor may also `defer` its drawing: the transcoder then draws in its encode thread, right
+    before encoding, so the pixel work overlaps the next frames' decoding and detection.
     """
 
-    __slots__ = ("index", "pts", "time", "_av", "_image", "_yuv", "modified", "yuv_modified")
+    __slots__ = ("index", "pts", "time", "_av", "_image", "_yuv", "modified", "yuv_modified", "_deferred")
 
     def __init__(self, index: int, av_frame: av.VideoFrame) -> None:
         self.index = index
@@ -46,6 +48,7 @@ class Frame:
         self._yuv: np.ndarray | None = None
         self.modified = False
         self.yuv_modified = False
+        self._deferred: list[Callable[[Frame], None]] = []
 
     @property
     def key(self) -> bool:
@@ -90,8 +93,15 @@ class Frame:
         rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
         return rows[: self._av.height : step, : self._av.width : step].astype(np.float32)
 
+    def defer(self, draw: Callable[[Frame], None]) -> None:
+        """Run `draw(self)` just before the frame is encoded (in the encoder's thread), not now."""
+        self._deferred.append(draw)
+
     def to_av(self) -> av.VideoFrame:
         """The frame to encode: the decoded one untouched when nobody drew on it (saves two conversions)."""
+        deferred, self._deferred = self._deferred, []
+        for draw in deferred:
+            draw(self)
         if self.yuv_modified and self._yuv is not None:
             return av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
         if self.modified or self._av is None:
@@ -102,6 +112,7 @@ class Frame:
         self._av = None
         self._image = None
         self._yuv = None
+        self._deferred = []
 
 
 class FrameProcessor(Protocol):
