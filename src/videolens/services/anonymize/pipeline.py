@@ -28,9 +28,11 @@ from videolens.vision.sampler import Adaptive, AdaptiveConfig, EveryN, Sampler
 
 #: "auto": the adaptive sampler, a little denser than the jobs' (a face must be covered on every frame,
 #: not only reported once per step); the ground-truth tests hold it to >= 99.5 % of face pixels hidden.
-#: The jobs' motion threshold (18) is enough with look-ahead (a face that appears is back-filled): 12
-#: looked 25 % more often on hamilton for no coverage gain; gaps of 0.4 s lost coverage (performance.md)
-AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0)
+#: With look-ahead (a face that appears is back-filled, the frames between two looks interpolated) the
+#: jobs' motion threshold (18) and a surprise of half a face suffice: 12 and a quarter face looked 49 %
+#: more often on hamilton (55 vs 37 looks) for no coverage gain; 0.4 s gaps or no surprise trigger
+#: left faces 40 % uncovered on some frames (docs/performance.md)
+AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0, surprise=0.5)
 AUTO_MAX_GAP_S = AUTO_SAMPLING.max_gap_s
 
 
