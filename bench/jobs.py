@@ -34,6 +34,8 @@ from videolens.container import Container  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 MEDIA = REPO.parent / "shared" / "media"
+#: detector sides compared by --side-trade (VIDEOLENS_JOB_DETECT_MAX_SIDE's default is 640)
+SIDES = (640, 960, 1280)
 
 
 def make_1080p(src: Path, seconds: int = 60) -> Path:
@@ -106,6 +108,40 @@ def recall_of_default(server: RunningServer, path: Path, until_s: float | None) 
     r = face_track_recall(ref, fast, 500)
     span = f"first {until_s:.0f} s" if until_s else "whole video"
     return r.recall, r.reference_steps, span
+
+
+def detect_side_trade(
+    server: RunningServer, path: Path, until_s: float | None
+) -> list[tuple[int, float, int, float]]:
+    """What the job's detector side costs in accuracy: recall of the default (adaptive) path at each
+    side against a look at every frame at 1280 px (the finest side measured), and its wall time.
+
+    Rows: (side, recall, reference face-steps, seconds of the fast path over the span).
+    """
+    from videolens.services.video_analysis.faces import SamplingConfig, face_track_recall, track_faces
+
+    base = server.container.models.detector
+
+    def no_detail(image: object, det: object) -> None:
+        return None
+
+    ref = track_faces(
+        path,
+        base.with_max_input_side(1280),
+        no_detail,
+        sampling=SamplingConfig.every_frame(),
+        until_s=until_s,
+    )
+    rows = []
+    for side in SIDES:
+        started = time.perf_counter()
+        fast = track_faces(
+            path, base.with_max_input_side(side), no_detail, sampling=SamplingConfig(), until_s=until_s
+        )
+        elapsed = time.perf_counter() - started
+        r = face_track_recall(ref, fast, 500)
+        rows.append((side, r.recall, r.reference_steps, elapsed))
+    return rows
 
 
 def run_case(
@@ -185,6 +221,11 @@ def main() -> None:
         default=20.0,
         help="recall on the 1080p video over its first N s (0: all)",
     )
+    parser.add_argument(
+        "--side-trade",
+        action="store_true",
+        help="also measure recall and time of the 1080p job path at detector sides 640 / 960 / 1280",
+    )
     args = parser.parse_args()
 
     hamilton = MEDIA / "video" / "short_hamilton_clip.mp4"
@@ -237,6 +278,16 @@ def main() -> None:
                         recalls[name] = recall_of_default(server, path, until)
                         r, steps, span = recalls[name]
                         print(f"{name:24s} face-track recall {r * 100:.2f} % of {steps} face-steps ({span})")
+                    if args.side_trade and not args.skip_1080p:
+                        name = f"1080p {args.seconds} s"
+                        until = args.recall_seconds or None
+                        for side, r, steps, elapsed in detect_side_trade(server, inputs[name], until):
+                            span = f"first {until:.0f} s" if until else "whole video"
+                            print(
+                                f"{name:24s} detector side {side:4d}: recall {r * 100:.2f} % of {steps} "
+                                f"face-steps of every-frame detection at 1280 ({span}), {elapsed:.1f} s",
+                                flush=True,
+                            )
             finally:
                 hook.close()
                 server.stop()

@@ -169,3 +169,39 @@ def test_avi_with_packed_b_frames_gets_increasing_timestamps(media_dir: Path, tm
     assert result.copied_streams == ["#1 audio ac3"]
     out_pts, _ = _pts(dst)
     assert len(out_pts) == 270 and out_pts == sorted(out_pts) and len(set(out_pts)) == 270
+
+
+class DeferredSquare:
+    """Defers drawing a white square on the luma plane (as the anonymizer defers its redaction)."""
+
+    def __init__(self) -> None:
+        self.seen_before_encode: list[int] = []
+
+    def push(self, frame: Frame) -> list[Frame]:
+        def draw(f: Frame) -> None:
+            planes = f.yuv
+            assert planes is not None
+            planes[8:24, 8:24] = 255
+            f.yuv_modified = True
+
+        frame.defer(draw)
+        if frame.index == 3:
+            # whoever reads the pixels before the encoder sees them drawn
+            self.seen_before_encode.append(int(frame.image[16, 16].min()))
+        return [frame]
+
+    def flush(self) -> list[Frame]:
+        return []
+
+
+def test_deferred_drawing_reaches_every_encoded_frame_and_every_reader(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    _write(src, list(range(0, 300, 10)), Fraction(1, 300))
+    processor = DeferredSquare()
+    result = transcode_video(src, dst, processor)
+    assert result.frames == 30
+    assert processor.seen_before_encode and processor.seen_before_encode[0] > 240
+    with av.open(str(dst)) as c:
+        lumas = [f.to_ndarray()[:48][8:24, 8:24] for f in c.decode(video=0)]
+    assert len(lumas) == 30
+    assert all(float(y.mean()) > 240 for y in lumas)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
@@ -33,9 +33,12 @@ class Frame:
     Drawing goes either on `image` (BGR, then set `modified`) or, cheaper, on `yuv` (the decoder's
     own 4:2:0 planes as one (H * 3/2, W) array, then set `yuv_modified`): the latter never converts
     the frame's colours, only the regions a filter touches (vision.redaction.redact_i420).
+    Each view shows what was drawn on the other before it was read (BGR drawn last wins). A processor
+    may also `defer` its drawing: the transcoder then draws in its encode thread, right before
+    encoding, so the pixel work overlaps the next frames' decoding and detection.
     """
 
-    __slots__ = ("index", "pts", "time", "_av", "_image", "_yuv", "modified", "yuv_modified")
+    __slots__ = ("index", "pts", "time", "_av", "_image", "_yuv", "modified", "yuv_modified", "_deferred")
 
     def __init__(self, index: int, av_frame: av.VideoFrame) -> None:
         self.index = index
@@ -46,6 +49,7 @@ class Frame:
         self._yuv: np.ndarray | None = None
         self.modified = False
         self.yuv_modified = False
+        self._deferred: list[Callable[[Frame], None]] = []
 
     @property
     def key(self) -> bool:
@@ -54,21 +58,30 @@ class Frame:
     @property
     def image(self) -> np.ndarray:
         """BGR uint8 pixels (writable); mark `modified` after drawing on them."""
+        self._draw_deferred()
         if self._image is None:
-            assert self._av is not None
-            self._image = self._av.to_ndarray(format="bgr24")
+            if self.yuv_modified and self._yuv is not None:  # what was drawn on the planes, too
+                drawn = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
+                self._image = drawn.to_ndarray(format="bgr24")
+            else:
+                assert self._av is not None
+                self._image = self._av.to_ndarray(format="bgr24")
         return self._image
 
     @property
     def yuv(self) -> np.ndarray | None:
         """The planar 4:2:0 pixels (a writable copy), or None when the frame is in another format
         (full-range JPEG YUV, 4:4:4, 10-bit...): then draw on `image`."""
+        self._draw_deferred()
+        if self.modified:
+            return None  # the BGR pixels were drawn on: keep drawing there
         if self._yuv is None:
             assert self._av is not None
             av_frame = self._av
             if av_frame.format.name != "yuv420p" or av_frame.width % 2 or av_frame.height % 2:
                 return None
             self._yuv = av_frame.to_ndarray()
+        self._image = None  # a BGR copy made before would miss what is drawn on the planes now
         return self._yuv
 
     def rgb(self, width: int | None = None, height: int | None = None) -> np.ndarray:
@@ -90,18 +103,31 @@ class Frame:
         rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
         return rows[: self._av.height : step, : self._av.width : step].astype(np.float32)
 
+    def defer(self, draw: Callable[[Frame], None]) -> None:
+        """Run `draw(self)` later: just before the frame is encoded (in the encoder's thread), or as soon
+        as anyone reads its pixels (`image`, `yuv`), so no reader ever sees the frame without it."""
+        self._deferred.append(draw)
+
+    def _draw_deferred(self) -> None:
+        if self._deferred:
+            deferred, self._deferred = self._deferred, []  # a draw reads `yuv` / `image` itself
+            for draw in deferred:
+                draw(self)
+
     def to_av(self) -> av.VideoFrame:
         """The frame to encode: the decoded one untouched when nobody drew on it (saves two conversions)."""
+        self._draw_deferred()
+        if self.modified or self._av is None:  # BGR drawn last (it holds any earlier plane drawing)
+            return av.VideoFrame.from_ndarray(self.image, format="bgr24")
         if self.yuv_modified and self._yuv is not None:
             return av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
-        if self.modified or self._av is None:
-            return av.VideoFrame.from_ndarray(self.image, format="bgr24")
         return self._av
 
     def release(self) -> None:
         self._av = None
         self._image = None
         self._yuv = None
+        self._deferred = []
 
 
 class FrameProcessor(Protocol):

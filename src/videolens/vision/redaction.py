@@ -81,8 +81,10 @@ def _filtered(roi: np.ndarray, style: RedactionStyle) -> np.ndarray:
         )
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
     # blur: a kernel proportional to the face so the result is equally unrecognisable at any size;
-    # blurring a downscaled copy keeps the cost flat for large faces
-    factor = max(1, max(h, w) // 64)
+    # blurring a copy downscaled to ~32-63 px keeps the cost flat for large faces (the blurred picture
+    # has no detail finer than the kernel, so the smaller copy loses nothing; 64 px cost ~7x more,
+    # as much as the detector in a blurred 640x360 video, docs/performance.md)
+    factor = max(1, max(h, w) // 32)
     small = cv2.resize(roi, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
     k = max(3, (max(small.shape[:2]) // 3) | 1)
     blurred = cv2.GaussianBlur(small, (k, k), 0)
@@ -117,10 +119,12 @@ def redact_i420(
 ) -> bool:
     """Hide every box of a planar YUV 4:2:0 image ((H * 3/2, W) uint8, as decoders give it) in place.
 
-    Only each mask's bounding region is converted to BGR, filtered with `redact` and converted back,
-    and only the pixels the filter changed are written back (a chroma sample when any of its four
-    luma pixels changed): the rest of the frame is never converted, which at 1080p saves two
-    full-frame colour conversions per frame. Returns whether anything was written.
+    The filter runs on the planes themselves: luma inside the mask, and both chroma planes (as one
+    two-channel image) on every chroma sample one of whose four luma pixels is masked. Blur and
+    mosaic are linear, so filtering Y, U and V is filtering the colours; solid writes the colour's
+    own Y, U and V. Nothing outside the masks changes and nothing is converted to BGR: at 1080p that
+    saves two full-frame conversions per frame, and per face it is a third of the calls of a
+    convert-filter-convert round trip (docs/performance.md). Returns whether anything was written.
     """
     if style.mode == "none":
         return False
@@ -137,30 +141,35 @@ def redact_i420(
         rx1, ry1, rx2, ry2 = roi
         if rx2 <= rx1 or ry2 <= ry1:
             continue
-        # even-aligned region, so luma and chroma samples line up (cv2 needs sides that are multiples of 2)
-        rx1, ry1 = rx1 & ~1, ry1 & ~1
-        rx2, ry2 = min(width, (rx2 + 1) & ~1), min(height, (ry2 + 1) & ~1)
-        h, w = ry2 - ry1, rx2 - rx1
-        cy1, cx1, ch, cw = ry1 // 2, rx1 // 2, h // 2, w // 2
-        # an I420 buffer of the region alone: Y rows, then U and V each packed into h/4 rows of width w
-        region = np.empty((h * 3 // 2, w), dtype=np.uint8)
-        region[:h] = y[ry1:ry2, rx1:rx2]
-        packed = region[h:].reshape(-1)
-        packed[: ch * cw] = u[cy1 : cy1 + ch, cx1 : cx1 + cw].reshape(-1)
-        packed[ch * cw :] = v[cy1 : cy1 + ch, cx1 : cx1 + cw].reshape(-1)
-        bgr = cv2.cvtColor(region, cv2.COLOR_YUV2BGR_I420)
-        # the region holds the whole clipped mask, so this is the same filter as on the full frame
-        redact(bgr, [(box[0] - rx1, box[1] - ry1, box[2] - rx1, box[3] - ry1)], style)
-        back = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
-        # write back only the mask (what the filter may change): pixels around it keep their exact values
+        # the chroma samples covering the mask: an even-aligned region, half size
+        ax1, ay1 = rx1 & ~1, ry1 & ~1
+        ax2, ay2 = min(width, (rx2 + 1) & ~1), min(height, (ry2 + 1) & ~1)
+        h, w = ay2 - ay1, ax2 - ax1
         mask = np.zeros((h, w), dtype=bool)
-        inner = (slice(roi[1] - ry1, roi[3] - ry1), slice(roi[0] - rx1, roi[2] - rx1))
+        inner = (slice(ry1 - ay1, ry2 - ay1), slice(rx1 - ax1, rx2 - ax1))
         mask[inner] = _ellipse_mask(box, roi, style.mask_scale) if style.shape == "ellipse" else True
-        np.copyto(y[ry1:ry2, rx1:rx2], back[:h], where=mask)
         # a chroma sample belongs to four luma pixels: it changes when any of them does
         cmask = mask[::2, ::2] | mask[1::2, ::2] | mask[::2, 1::2] | mask[1::2, 1::2]
-        flat = back[h:].reshape(-1)
-        np.copyto(u[cy1 : cy1 + ch, cx1 : cx1 + cw], flat[: ch * cw].reshape(ch, cw), where=cmask)
-        np.copyto(v[cy1 : cy1 + ch, cx1 : cx1 + cw], flat[ch * cw :].reshape(ch, cw), where=cmask)
+        luma = y[ry1:ry2, rx1:rx2]
+        cu = u[ay1 // 2 : ay2 // 2, ax1 // 2 : ax2 // 2]
+        cv = v[ay1 // 2 : ay2 // 2, ax1 // 2 : ax2 // 2]
+        if style.mode == "solid":
+            cy_, cu_, cv_ = _yuv_colour(style.color)
+            luma[mask[inner]] = cy_
+            cu[cmask] = cu_
+            cv[cmask] = cv_
+        else:
+            np.copyto(luma, _filtered(luma, style), where=mask[inner])
+            chroma = _filtered(np.dstack((cu, cv)), style)
+            np.copyto(cu, chroma[:, :, 0], where=cmask)
+            np.copyto(cv, chroma[:, :, 1], where=cmask)
         changed_any = True
     return changed_any
+
+
+def _yuv_colour(bgr: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The colour as the encoder's 4:2:0 samples (the same BT.601 matrix as the BGR path)."""
+    block = np.empty((2, 2, 3), dtype=np.uint8)
+    block[...] = bgr
+    i420 = cv2.cvtColor(block, cv2.COLOR_BGR2YUV_I420).reshape(-1)
+    return int(i420[0]), int(i420[4]), int(i420[5])
