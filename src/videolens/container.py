@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from videolens.backends.blobs.filesystem import FilesystemBlobStore
+from videolens.backends.blobs.factory import open_blob_store
 from videolens.backends.datastreams.factory import open_shard_log
 from videolens.backends.leases import SqlLeaseStore, named_lease_table
 from videolens.backends.metadata.database import Database
@@ -61,7 +61,12 @@ class Container:
         self.db = Database(settings.database_url_resolved)
         if migrate:
             self.db.migrate()
-        self.blobs = FilesystemBlobStore(settings.blob_dir)
+        self.blobs = open_blob_store(
+            settings.blob_url,
+            settings.blob_dir,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region or settings.region,
+        )
         # tests and multi-container processes share one registry so models load once
         self.models = models or ModelRegistry(settings)
         self.faces = FacesService(settings, self.db, self.models)
