@@ -152,3 +152,13 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     weed = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
     yield weed
     weed.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[object]:
+    """An own redis-server on a free loopback port (the shared one at 6379 must never be restarted)."""
+    from videolens.cli.engines import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

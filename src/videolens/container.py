@@ -13,6 +13,8 @@ from videolens.backends.blobs.factory import open_blob_store
 from videolens.backends.datastreams.factory import open_shard_log
 from videolens.backends.leases import SqlLeaseStore, named_lease_table
 from videolens.backends.metadata.database import Database
+from videolens.backends.notify.factory import open_notifier
+from videolens.backends.notify.wake import ClusterWake
 from videolens.runtime.periodic import PeriodicTask
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
@@ -128,6 +130,18 @@ class Container:
         self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
         self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
         self.background.append(self.live)
+        self._wire_notifications()
+
+    def _wire_notifications(self) -> None:
+        """Changes on one node wake the readers and workers of every node (Redis pub/sub when
+        VIDEOLENS_REDIS_URL is set; in-process otherwise). Receivers re-read the metadata store."""
+        self.notifier = open_notifier(self.settings.redis_url)
+        notifier = self.notifier
+        self.streams.on_change.append(lambda: notifier.publish("streams"))
+        notifier.subscribe("streams", lambda _payload: self.streams.wake_readers())
+        # new jobs wake the job workers, new outbox rows the event dispatchers, on every node
+        self.jobs.wake = ClusterWake(notifier, "jobs")
+        self.events.wake = ClusterWake(notifier, "events")
 
     def start_background(self) -> None:
         for task in self.background:
@@ -143,4 +157,5 @@ class Container:
     def close(self) -> None:
         self.stop_background()
         self.datastream_log.close()
+        self.notifier.close()
         self.db.dispose()
