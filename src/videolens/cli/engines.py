@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,6 +178,7 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--dir", str(self.root),
             "--appendonly", "yes",
+            "--appendfsync", "always",
             "--save", "",
         ]  # fmt: skip
         log = open(self.root / "redis.log", "ab")  # noqa: SIM115
@@ -197,7 +199,10 @@ def _pg_bin(name: str) -> str:
 
 @dataclass
 class PrivatePostgres:
-    """A throw-away PostgreSQL cluster (initdb + pg_ctl) on its own port, for the restart fault test."""
+    """A throw-away PostgreSQL cluster (initdb + pg_ctl) on its own port, for the restart fault test.
+
+    PostgreSQL refuses to run as root: then it runs as the `postgres` user, in a directory of its own
+    under /tmp (the caller's directory may not be reachable for that user)."""
 
     root: Path
     port: int = 0
@@ -206,29 +211,55 @@ class PrivatePostgres:
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
+    def _as_owner(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
     def start(self) -> PrivatePostgres:
+        if os.geteuid() == 0 and not str(self.root).startswith("/tmp/videolens-pg-"):
+            self.root = Path(tempfile.mkdtemp(prefix="videolens-pg-"))
+            shutil.chown(self.root, "postgres", "postgres")
         data = self.root / "pgdata"
         if not data.exists():
             self.root.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+                [
+                    *self._as_owner(),
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                ],
                 check=True,
                 capture_output=True,
             )
         self.port = self.port or free_port()
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [_pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.root / "pg.log"), "-o", opts, "-w", "start"],
-            check=True,
-            capture_output=True,
-        )
+        pg_ctl = [*self._as_owner(), _pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.root / "pg.log")]
+        subprocess.run([*pg_ctl, "-o", opts, "-w", "start"], check=True, capture_output=True)
         return self
 
     def stop(self) -> None:
         subprocess.run(
-            [_pg_bin("pg_ctl"), "-D", str(self.root / "pgdata"), "-m", "fast", "-w", "stop"],
+            [
+                *self._as_owner(),
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.root / "pgdata"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
             capture_output=True,
         )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def create_database(admin_url: str, name: str) -> str:

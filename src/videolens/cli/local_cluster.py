@@ -157,7 +157,9 @@ class LocalCluster:
         while time.monotonic() < deadline:
             assert node.proc is not None
             if node.proc.poll() is not None:
-                raise RuntimeError(f"{node.name} exited ({node.proc.returncode}); see {node.data_dir}/node.log")
+                raise RuntimeError(
+                    f"{node.name} exited ({node.proc.returncode}); see {node.data_dir}/node.log"
+                )
             try:
                 if httpx.get(node.url + "/healthz", timeout=1).status_code == 200:
                     return
@@ -196,9 +198,11 @@ class LocalCluster:
                 drop_database(self._admin_url, self._db_name)
             except Exception:  # the server may be the one a fault test stopped
                 pass
-        for engine in (self.postgres, self.redis, self.seaweed):
+        for engine in (self.redis, self.seaweed):
             if engine is not None:
                 engine.stop()
+        if self.postgres is not None:
+            self.postgres.remove()
 
     def _write_state(self) -> None:
         assert self.seaweed is not None and self.redis is not None
