@@ -1,4 +1,4 @@
-"""Two api nodes, one cluster: live media ingested on A is read live on B; faces indexed on A are found on B."""
+"""Two api nodes: live media ingested on A is read live on B; faces indexed on A are found on B."""
 
 from __future__ import annotations
 

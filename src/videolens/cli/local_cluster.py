@@ -8,6 +8,7 @@ only state they share is in the engines (and the two keys every node of a deploy
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -194,10 +195,9 @@ class LocalCluster:
         for node in reversed(self.nodes):
             self.stop_node(node)
         if self._db_name:
-            try:
+            # the server may be the one a fault test stopped
+            with contextlib.suppress(Exception):
                 drop_database(self._admin_url, self._db_name)
-            except Exception:  # the server may be the one a fault test stopped
-                pass
         for engine in (self.redis, self.seaweed):
             if engine is not None:
                 engine.stop()
