@@ -57,5 +57,7 @@ def db(cluster: LocalCluster) -> Iterator[sa.Engine]:
 
 @pytest.fixture(scope="package")
 def hamilton_mkv_30s(hamilton_clip: Path) -> bytes:
-    """30 s of live Matroska (the clip three times), for ingest that outlives a fault."""
-    return mkv_from(hamilton_clip, "-c", "copy", pre=("-stream_loop", "2"))
+    """30 s of live Matroska (the clip three times, a key frame every 2 s so every cluster is a GOP a
+    reconnecting producer can resume at), for ingest that outlives a fault."""
+    video = ("-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0")
+    return mkv_from(hamilton_clip, *video, "-c:a", "copy", pre=("-stream_loop", "2"))

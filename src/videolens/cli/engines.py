@@ -121,13 +121,21 @@ class SeaweedFS:
     def _wait_ready(self, timeout_s: float = 60.0) -> None:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import ClientError
 
         wait_port(self.ports["s3"], timeout_s, self.proc)
         client = boto3.client("s3", config=Config(retries={"max_attempts": 1}), **self.client_kwargs())
         deadline = time.monotonic() + timeout_s
         while True:
             try:  # the S3 gateway answers before the volume server can take writes
-                client.create_bucket(Bucket="videolens-ready-probe")
+                try:
+                    client.create_bucket(Bucket="videolens-ready-probe")
+                except ClientError as exc:  # a restart on the same data finds it there
+                    if exc.response["Error"]["Code"] not in (
+                        "BucketAlreadyOwnedByYou",
+                        "BucketAlreadyExists",
+                    ):
+                        raise
                 client.put_object(Bucket="videolens-ready-probe", Key="probe", Body=b"ok")
                 return
             except Exception:
