@@ -68,6 +68,8 @@ class Container:
             settings.blob_dir,
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region or settings.region,
+            max_attempts=settings.s3_max_attempts,
+            timeout_s=settings.s3_timeout_seconds,
         )
         # tests and multi-container processes share one registry so models load once
         self.models = models or ModelRegistry(settings)

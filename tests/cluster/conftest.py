@@ -21,6 +21,9 @@ NODE_ENV = {
     "VIDEOLENS_JOB_DETECT_EVERY": "3",
     "VIDEOLENS_EVENT_RETRY_BASE_SECONDS": "0.2",
     "VIDEOLENS_LOG_LEVEL": "INFO",
+    # a stopped object store fails a fragment within seconds (error ack) rather than after 40 s
+    "VIDEOLENS_S3_MAX_ATTEMPTS": "3",
+    "VIDEOLENS_S3_TIMEOUT_SECONDS": "2",
 }
 
 

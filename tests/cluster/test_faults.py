@@ -49,9 +49,12 @@ def _resilient_producer(url: str, stream: str, data: bytes, log: list[AckRecord]
     deadline = time.monotonic() + 100
     while time.monotonic() < deadline:
         result = put_media(
-            url, realtime_chunks(header + data[offset:]), stream_name=stream, producer_start=producer_start
+            url,
+            realtime_chunks(header + data[offset:]),
+            stream_name=stream,
+            producer_start=producer_start,
+            on_ack=log.append,  # live: the test watches the acks while the session runs
         )
-        log.extend(result.acks)
         failed = [a for a in result.acks if a.event == "ERROR"]
         if not failed:
             return
@@ -84,7 +87,7 @@ def test_object_store_outage_during_ingest(cluster: LocalCluster, hamilton_mkv_3
     producer.join(120)
     errors = [x for x in acks if x.event == "ERROR"]
     persisted = [x for x in acks if x.event == "PERSISTED"]
-    timeline = [(round(x.received_at - back, 1), x.event) for x in acks]
+    timeline = " ".join(f"{x.received_at - back:+.1f}:{x.event[:4]}" for x in acks)
     assert errors and {x.doc["ErrorId"] for x in errors} == {PERSIST_FAILED}, timeline
     assert any(x.received_at > back for x in persisted), f"ingest did not resume: {timeline}"
     # nothing that was acknowledged is lost: every PERSISTED fragment reads back through node B

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     #: region of the S3 store's client (AWS S3); default: `region`
     s3_region: str | None = None
+    #: attempts per S3 request (botocore "standard" retries: exponential back-off with jitter)
+    s3_max_attempts: int = Field(default=4, ge=1)
+    #: connect and read timeout of one S3 attempt; a store that hangs fails the request after
+    #: attempts × this, so PutMedia answers an error ack instead of stalling
+    s3_timeout_seconds: float = Field(default=10.0, gt=0)
     #: "redis://host:port/db": notifications between nodes (new fragments, collection changes, job and
     #: processor state); empty: in-process only (one node)
     redis_url: str | None = None

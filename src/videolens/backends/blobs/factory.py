@@ -9,7 +9,13 @@ from videolens.backends.blobs.filesystem import FilesystemBlobStore
 
 
 def open_blob_store(
-    url: str, default_dir: Path, *, endpoint_url: str | None = None, region: str | None = None
+    url: str,
+    default_dir: Path,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    max_attempts: int = 4,
+    timeout_s: float = 10.0,
 ) -> BlobStore:
     """`embedded` → files in default_dir; `file:///abs/dir`; `s3://bucket/prefix` → an S3-compatible store."""
     if url in ("", "embedded"):
@@ -19,5 +25,11 @@ def open_blob_store(
     if url.startswith("s3://"):
         from videolens.backends.blobs.s3 import S3BlobStore  # boto3 is only loaded when used
 
-        return S3BlobStore(url, endpoint_url=endpoint_url or None, region=region)
+        return S3BlobStore(
+            url,
+            endpoint_url=endpoint_url or None,
+            region=region,
+            max_attempts=max_attempts,
+            timeout_s=timeout_s,
+        )
     raise ValueError(f"unsupported blob URL {url!r} (expected embedded, file:///dir or s3://bucket/prefix)")
