@@ -81,6 +81,8 @@ class SeaweedFS:
         (self.root / "data").mkdir(exist_ok=True)
         if not self.ports:
             names = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
+            # the S3 gateway's Iceberg and Lance listeners default to fixed ports: two servers would clash
+            names += ("s3_iceberg", "s3_lance")
             self.ports = {n: free_port() for n in names}
         config = {
             "identities": [
@@ -111,6 +113,8 @@ class SeaweedFS:
             "-s3",
             f"-s3.port={p['s3']}",
             f"-s3.port.grpc={p['s3_grpc']}",
+            f"-s3.port.iceberg={p['s3_iceberg']}",
+            f"-s3.port.lance={p['s3_lance']}",
             f"-s3.config={self.root / 's3.json'}",
         ]
         log = open(self.root / "weed.log", "ab")  # noqa: SIM115 - the child keeps it
