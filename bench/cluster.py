@@ -23,7 +23,7 @@ import boto3
 import psutil
 
 from videolens.cli.local_cluster import LocalCluster
-from videolens.media.mkv_reader import ClusterStart, MkvReader, SegmentInfo
+from videolens.media.mkv_reader import Block, ClusterStart, MkvReader, SegmentInfo, Tracks
 from videolens.producer import AckRecord, put_media, realtime_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,16 +40,19 @@ def source_2mbit() -> bytes:
     ).stdout
 
 
-def fragment_ends(data: bytes) -> list[float]:
-    """Seconds from the start at which each fragment's last byte goes out (the next cluster's time)."""
+def fragment_ends(data: bytes) -> dict[int, float]:
+    """Fragment start timecode (ms) → seconds from the first cluster at which the fragment's last byte
+    has been sent in real time (fragments are GOPs: a fragment ends where the next key frame starts)."""
     reader = MkvReader()
-    scale, marks = 1_000_000, []
-    for event in reader.feed(data) + reader.close():
-        if isinstance(event, SegmentInfo):
-            scale = event.timecode_scale
-        elif isinstance(event, ClusterStart):
-            marks.append(event.timecode * scale / 1e9)
-    return [m - marks[0] for m in marks[1:]] + [marks[-1] - marks[0]]
+    events = reader.feed(data) + reader.close()
+    scale = next((e.timecode_scale for e in events if isinstance(e, SegmentInfo)), 1_000_000)
+    video = next(t.number for e in events if isinstance(e, Tracks) for t in e.tracks if t.type == 1)
+    origin = next(e.timecode for e in events if isinstance(e, ClusterStart))
+    keys = [e.timecode for e in events if isinstance(e, Block) and e.track == video and e.keyframe]
+    last = max(e.timecode for e in events if isinstance(e, Block))
+    bounds = [*keys[1:], last]
+    to_ms = scale / 1e6
+    return {round(k * to_ms): (b - origin) * scale / 1e9 for k, b in zip(keys, bounds, strict=False)}
 
 
 def client(service: str, url: str) -> Any:
@@ -72,7 +75,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def ingest_level(
-    cluster: LocalCluster, data: bytes, ends: list[float], streams: int, tag: str
+    cluster: LocalCluster, data: bytes, ends: dict[int, float], streams: int, tag: str
 ) -> dict[str, Any]:
     lat: list[float] = []
     errors = 0
@@ -86,14 +89,14 @@ def ingest_level(
         nonlocal errors
         url = cluster.api[i % len(cluster.api)].url
         start = time.monotonic()
-        seen = 0
 
         def on_ack(ack: AckRecord) -> None:
-            nonlocal seen, errors
+            nonlocal errors
             with lock:
-                if ack.event == "PERSISTED" and seen < len(ends):
-                    lat.append(ack.received_at - start - ends[seen])
-                    seen += 1
+                if ack.event == "PERSISTED":
+                    end = ends.get(int(ack.doc["FragmentTimecode"]))
+                    if end is not None:
+                        lat.append(ack.received_at - start - end)
                 elif ack.event == "ERROR":
                     errors += 1
 
@@ -110,7 +113,8 @@ def ingest_level(
         "streams": streams,
         "p99": percentile(lat, 0.99) if lat else float("inf"),
         "errors": errors,
-        "cpu_per_stream_s": cpu / (streams * ends[-1]),
+        "cpu_per_stream_s": cpu / (streams * max(ends.values())),
+        "acks": len(lat),
     }
 
 
@@ -133,7 +137,7 @@ def jobs_run(cluster: LocalCluster, count: int) -> dict[str, float]:
     return {"jobs_per_min": count * 60 / wall, "cpu_per_job_s": cpu / count, "wall_s": wall}
 
 
-def measure(nodes: int, data: bytes, ends: list[float], levels: list[int], jobs: int) -> dict[str, Any]:
+def measure(nodes: int, data: bytes, ends: dict[int, float], levels: list[int], jobs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="vl-bench-") as tmp:
         cluster = LocalCluster(Path(tmp), api_nodes=nodes, worker_nodes=nodes, node_env=ENV).start()
         try:
@@ -151,7 +155,7 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
     data = source_2mbit()
     ends = fragment_ends(data)
-    mbit = len(data) * 8 / ends[-1] / 1e6
+    mbit = len(data) * 8 / max(ends.values()) / 1e6
     load = os.getloadavg()[0]
     print(f"load: {load:.2f} on {os.cpu_count()} cores; source {mbit:.2f} Mbit/s, {len(ends)} fragments")
     results = {n: measure(n, data, ends, levels, args.jobs) for n in (1, 2)}
@@ -162,7 +166,8 @@ def main() -> None:
         )
         for x in r["ingest"]:
             print(
-                f"  {x['streams']:>2} streams: PERSISTED p99 {x['p99']:.3f} s, errors {x['errors']}, "
+                f"  {x['streams']:>2} streams: PERSISTED p99 {x['p99']:.3f} s ({x['acks']} acks), "
+                f"errors {x['errors']}, "
                 f"api CPU {x['cpu_per_stream_s'] * 100:.1f} % of a core per stream"
             )
         j = r["jobs"]
