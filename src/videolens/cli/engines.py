@@ -80,9 +80,9 @@ class SeaweedFS:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
         if not self.ports:
-            names = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc")
+            names = ["master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc"]
             # the S3 gateway's Iceberg and Lance listeners default to fixed ports: two servers would clash
-            names += ("s3_iceberg", "s3_lance")
+            names += ["s3_iceberg", "s3_lance"]
             self.ports = {n: free_port() for n in names}
         config = {
             "identities": [
