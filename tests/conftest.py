@@ -142,3 +142,23 @@ def any_db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
     return make_settings(tmp_path / "data", port=free_port(), database_url=pg_url)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real SeaweedFS (master + volume + filer + S3, signatures checked) on loopback for the session."""
+    from videolens.cli.engines import SeaweedFS
+
+    weed = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield weed
+    weed.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[object]:
+    """An own redis-server on a free loopback port (the shared one at 6379 must never be restarted)."""
+    from videolens.cli.engines import RedisServer
+
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

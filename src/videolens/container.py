@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from videolens.backends.blobs.filesystem import FilesystemBlobStore
+from videolens.backends.blobs.factory import open_blob_store
 from videolens.backends.datastreams.factory import open_shard_log
 from videolens.backends.leases import SqlLeaseStore, named_lease_table
 from videolens.backends.metadata.database import Database
+from videolens.backends.notify.factory import open_notifier
+from videolens.backends.notify.wake import ClusterWake
 from videolens.runtime.periodic import PeriodicTask
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.job import AnonymizeJob
@@ -61,7 +63,14 @@ class Container:
         self.db = Database(settings.database_url_resolved)
         if migrate:
             self.db.migrate()
-        self.blobs = FilesystemBlobStore(settings.blob_dir)
+        self.blobs = open_blob_store(
+            settings.blob_url,
+            settings.blob_dir,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region or settings.region,
+            max_attempts=settings.s3_max_attempts,
+            timeout_s=settings.s3_timeout_seconds,
+        )
         # tests and multi-container processes share one registry so models load once
         self.models = models or ModelRegistry(settings)
         self.faces = FacesService(settings, self.db, self.models)
@@ -138,6 +147,18 @@ class Container:
         self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
         self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
         self.background.append(self.live)
+        self._wire_notifications()
+
+    def _wire_notifications(self) -> None:
+        """Changes on one node wake the readers and workers of every node (Redis pub/sub when
+        VIDEOLENS_REDIS_URL is set; in-process otherwise). Receivers re-read the metadata store."""
+        self.notifier = open_notifier(self.settings.redis_url)
+        notifier = self.notifier
+        self.streams.on_change.append(lambda: notifier.publish("streams"))
+        notifier.subscribe("streams", lambda _payload: self.streams.wake_readers())
+        # new jobs wake the job workers, new outbox rows the event dispatchers, on every node
+        self.jobs.wake = ClusterWake(notifier, "jobs")
+        self.events.wake = ClusterWake(notifier, "events")
 
     def start_background(self) -> None:
         for task in self.background:
@@ -153,4 +174,5 @@ class Container:
     def close(self) -> None:
         self.stop_background()
         self.datastream_log.close()
+        self.notifier.close()
         self.db.dispose()

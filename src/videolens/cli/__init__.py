@@ -22,10 +22,12 @@ from videolens.cli import (
     sightings,
     streams,
     tokens,
+    worker,
 )
 
 app = typer.Typer(help="videolens: self-hosted video analytics server.", no_args_is_help=True)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.add_typer(faces.collections_app, name="collections")
 app.add_typer(faces.faces_app, name="faces")
 app.add_typer(keys.keys_app, name="keys")

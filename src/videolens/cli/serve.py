@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (VIDEOLENS_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (VIDEOLENS_PORT)")] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="also run jobs, processors, pulls and event delivery here (--no-worker: an API + ingest "
+            "node; run `videolens worker` nodes beside it)",
+        ),
+    ] = True,
 ) -> None:
     """Run the HTTP server (native REST API + AWS-compatible endpoints)."""
     import uvicorn
@@ -31,7 +39,7 @@ def serve(
         announce_first_admin(container)
     try:
         uvicorn.run(
-            create_app(container),
+            create_app(container, run_background=worker),
             host=settings.host,
             port=settings.port,
             log_config=None,

@@ -22,6 +22,21 @@ class Settings(BaseSettings):
     database_url: str | None = None
     #: public base URL clients use to reach us (GetDataEndpoint, HLS URLs); default http://host:port
     public_base_url: str | None = None
+    #: where blobs (fragments, uploads, job outputs, images) live: "embedded" (files under data_dir/blobs),
+    #: "file:///abs/dir", or "s3://bucket/prefix" (S3-compatible store; credentials from the AWS_* variables)
+    blob_url: str = "embedded"
+    #: endpoint of the S3-compatible store (SeaweedFS, MinIO...); empty: AWS S3 of the configured region
+    s3_endpoint_url: str | None = None
+    #: region of the S3 store's client (AWS S3); default: `region`
+    s3_region: str | None = None
+    #: attempts per S3 request (botocore "standard" retries: exponential back-off with jitter)
+    s3_max_attempts: int = Field(default=4, ge=1)
+    #: connect and read timeout of one S3 attempt; a store that hangs fails the request after
+    #: attempts × this, so PutMedia answers an error ack instead of stalling
+    s3_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: "redis://host:port/db": notifications between nodes (new fragments, collection changes, job and
+    #: processor state); empty: in-process only (one node)
+    redis_url: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -6,7 +6,7 @@ import io
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +71,9 @@ class StreamsService(HlsPlayback):
         self._changed = threading.Condition()
         #: bumped under `_changed` on every change: a waiter that read it before looking misses none
         self._generation = 0
+        #: called after each local change (fragment persisted, stream deleted): the container publishes
+        #: it to the other nodes, whose `wake_readers` then wakes their GetMedia / processor readers
+        self.on_change: list[Callable[[], None]] = []
         self._active: dict[int, int] = {}
         self.pulls = PullManager(
             lambda stream: self.ingest(name=stream),
@@ -128,6 +131,12 @@ class StreamsService(HlsPlayback):
                 self._changed.notify_all()
 
     def _notify(self) -> None:
+        self.wake_readers()
+        for hook in self.on_change:
+            hook()
+
+    def wake_readers(self) -> None:
+        """Wake this process's live readers so they look for new fragments now."""
         with self._changed:
             self._generation += 1
             self._changed.notify_all()
