@@ -3,6 +3,7 @@ UpdateStreamProcessor, on a stored stream of the synthetic search video (ingeste
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -76,7 +77,8 @@ def test_start_selectors_regions_and_update(server: RunningServer, media_dir: Pa
 
     # ProducerTimestamp (milliseconds): from the first fragment at or after it; the polygon region
     _create(rek, "left", video_arn, data_arn, RegionsOfInterest=[LEFT_TRIANGLE])
-    at_ms = round(fragments[4].producer_ts * 1000)
+    # rounded up: a millisecond rounded down would fall inside the previous fragment, which then counts
+    at_ms = math.ceil(fragments[4].producer_ts * 1000)
     _run_to_end(
         rek,
         "left",
