@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     #: the face detector's input side for live analysis (as job_detect_max_side)
     processor_detect_max_side: int = Field(default=640, ge=64)
 
+    # analyzers (bring your own model on live streams); their leases and polling are the processors'
+    #: (analyzer, stream) units one worker process runs at most (0: this process runs none)
+    analyzer_slots: int = Field(default=16, ge=0)
+    #: how often tag filters are re-evaluated: a matching stream joins within this + processor_poll_seconds
+    analyzer_refresh_seconds: float = Field(default=5.0, gt=0)
+
     # sightings
     #: a stored video's face sightings are kept this long after its job (the object may outlive it)
     sightings_video_retention_days: float = Field(default=30.0, gt=0)

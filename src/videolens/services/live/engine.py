@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import Any, Protocol
 
 from videolens.backends.leases import Lease, LeaseStore
 from videolens.runtime.settings import Settings
@@ -26,12 +27,31 @@ from videolens.services.datastreams.models import PutRecordInput
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.errors import NotFoundError, VideolensError
 from videolens.services.live.models import ProcessorInfo
-from videolens.services.live.service import ProcessorsService, lease_key
+from videolens.services.live.registry import ProcessorKinds
+from videolens.services.live.service import lease_key
 from videolens.services.streams.service import StreamsService
 
 log = logging.getLogger(__name__)
 BATCH = 16
 PUT_BATCH = 500
+
+
+class WorkSource(Protocol):
+    """What an engine runs: ProcessorsService (processors) or the analyzers' (analyzer, stream) units."""
+
+    kinds: ProcessorKinds
+
+    def runnable(self) -> list[ProcessorInfo]: ...
+
+    def stopping(self) -> list[str]: ...
+
+    def describe(self, name: str) -> ProcessorInfo: ...
+
+    def mark(self, name: str, session: str | None, **values: Any) -> bool: ...
+
+    def add_counts(
+        self, name: str, session: str, *, done: int, skipped: int, records: int, lag: int
+    ) -> None: ...
 
 
 class LiveEngine:
@@ -40,7 +60,7 @@ class LiveEngine:
     def __init__(
         self,
         settings: Settings,
-        processors: ProcessorsService,
+        processors: WorkSource,
         streams: StreamsService,
         datastreams: DataStreamsService,
         leases: LeaseStore,
