@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.conftest import RunningServer
+from tests.models.conftest import centerface_onnx  # noqa: F401 (a fixture these tests share)
 from tests.models.servers import Behaviour, ThreadServer, running
 
 CREDENTIALS = {
