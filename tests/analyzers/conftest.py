@@ -143,10 +143,12 @@ def people_app(behaviour: Behaviour) -> FastAPI:
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
-        behaviour.enter()
+        failing = behaviour.enter()
         body = await request.body()
         if behaviour.sleep_s:
             time.sleep(behaviour.sleep_s)  # one busy single-worker model: calls queue behind each other
+        if failing:
+            return JSONResponse({"error": "model crashed"}, status_code=500)
         if not request.headers.get("content-type", "").startswith("image/"):
             return JSONResponse({"error": "expected an image content type"}, status_code=415)
         image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)

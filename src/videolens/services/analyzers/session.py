@@ -63,6 +63,14 @@ class AnalyzerSession:
         self.sampler = Sampler(self.spec.sampling)
         self.labels = (self.spec.name, self.stream)
         metrics.ANALYZER_LEASES_HELD.labels(WORKER).inc()
+        # the stream's series exist from the start (at 0), so a rate() over them is never "no data"
+        for counter in (
+            metrics.ANALYZER_FRAGMENTS,
+            metrics.ANALYZER_FRAMES,
+            metrics.ANALYZER_FRAMES_SKIPPED,
+            metrics.ANALYZER_RECORDS,
+        ):
+            counter.labels(*self.labels)
         self._closed = False
 
     def process(self, fragment: FragmentInfo, data: bytes) -> int:
