@@ -39,7 +39,13 @@ def pedestrians(media_dir: Path) -> Path:
 
 
 def producer(
-    endpoint: str, video: Path, stream: str, *, gop: int = 30, scale: str | None = None
+    endpoint: str,
+    video: Path,
+    stream: str,
+    *,
+    gop: int = 30,
+    scale: str | None = None,
+    seconds: float | None = None,
 ) -> subprocess.Popen[bytes]:
     """ffmpeg sending `video` in real time over PutMedia, one fragment per `gop` frames."""
     headers = (
@@ -48,6 +54,8 @@ def producer(
         f"x-amzn-producer-start-timestamp: {time.time():.3f}\r\n"
     )
     cmd = ["ffmpeg", "-v", "error", "-re", "-i", str(video), "-an"]
+    if seconds:
+        cmd += ["-t", str(seconds)]
     if scale:
         cmd += ["-vf", f"scale={scale}"]
     cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop), "-keyint_min", str(gop), "-bf", "2"]
@@ -76,7 +84,9 @@ def raw_records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
 
 
 def fragment_numbers(server: RunningServer, stream: str) -> list[str]:
-    return [f.fragment_number for f in server.container.streams.fragments_after(None, name=stream, limit=10000)]
+    return [
+        f.fragment_number for f in server.container.streams.fragments_after(None, name=stream, limit=10000)
+    ]
 
 
 def wait_until(check: Any, timeout: float, message: str, poll: float = 0.3) -> Any:
@@ -128,7 +138,14 @@ def hog_candidates(bgr: np.ndarray, limit: int = 20) -> list[list[float]]:
     for i in np.ravel(keep):
         x, y, w, h = (int(v) for v in rects[i])
         rows.append(
-            [0, round(scores[i], 6), x / width, y / height, min(1.0, (x + w) / width), min(1.0, (y + h) / height)]
+            [
+                0,
+                round(scores[i], 6),
+                x / width,
+                y / height,
+                min(1.0, (x + w) / width),
+                min(1.0, (y + h) / height),
+            ]
         )
     return sorted(rows, key=lambda r: -r[1])[:limit]
 

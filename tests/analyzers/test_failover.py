@@ -124,13 +124,21 @@ def test_sigkill_of_a_worker_moves_its_leases(
         producers = [producer(put, pedestrians, s, gop=30, scale="320:180") for s in STREAMS]
 
         def victim_fragments() -> int:
-            return len({d["fragmentNumber"] for d in records(kinesis, "gate-faces") if d["streamName"] == victim_stream})
+            return len(
+                {
+                    d["fragmentNumber"]
+                    for d in records(kinesis, "gate-faces")
+                    if d["streamName"] == victim_stream
+                }
+            )
 
         wait_until(lambda: victim_fragments() >= 3, 60, "the victim published nothing")
         b.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         wait_until(
-            lambda: _pid(_owners(server)[victim_stream]) == a.pid, LEASE_S + 3, "no take-over within the lease"
+            lambda: _pid(_owners(server)[victim_stream]) == a.pid,
+            LEASE_S + 3,
+            "no take-over within the lease",
         )
         took_over = time.monotonic() - killed
         assert all(p.wait(60) == 0 for p in producers)

@@ -66,9 +66,7 @@ def test_kit_lambda_consumes_the_analyzer_records_unchanged(
     kvs.create_stream(StreamName="crossing", DataRetentionInHours=24)
     kinesis.create_stream(StreamName="detections", ShardCount=2)
     s3.create_bucket(Bucket="kit-clips")
-    register_model(
-        server, "hog-people", "http", url=endpoint.url + "/invocations", content_type="image/jpeg"
-    )
+    register_model(server, "hog-people", "http", url=endpoint.url + "/invocations", content_type="image/jpeg")
     created = create_analyzer(
         server,
         name="crossing-people",

@@ -64,7 +64,9 @@ def test_metrics_count_frames_latencies_errors_and_leases(
     assert producer(put, pedestrians, "metered", gop=30).wait(60) == 0
     n = len(fragment_numbers(server, "metered"))
     wait_until(
-        lambda: all(analyzer(server, a)["stream_states"][0]["fragments_done"] == n for a in ("m-good", "m-bad")),
+        lambda: all(
+            analyzer(server, a)["stream_states"][0]["fragments_done"] == n for a in ("m-good", "m-bad")
+        ),
         90,
         "the analyzers did not finish the stream",
     )
@@ -96,8 +98,10 @@ def test_metrics_count_frames_latencies_errors_and_leases(
     for name in ("m-good", "m-bad"):
         assert httpx.post(f"{server.url}/v1/analyzers/{name}/stop", timeout=10).status_code == 204
     wait_until(
-        lambda: Scrape.of(server.url).value("videolens_analyzer_leases_held", worker=WORKER)
-        == before.value("videolens_analyzer_leases_held", worker=WORKER),
+        lambda: (
+            Scrape.of(server.url).value("videolens_analyzer_leases_held", worker=WORKER)
+            == before.value("videolens_analyzer_leases_held", worker=WORKER)
+        ),
         20,
         "leases still held after stop",
     )
@@ -108,10 +112,7 @@ def test_metrics_count_frames_latencies_errors_and_leases(
     ours = [p for p in doc["panels"] if p["type"] != "row" and "analyzer" in json.dumps(p.get("targets"))]
     assert len(ours) == 6
     referenced = {
-        name
-        for p in ours
-        for t in p["targets"]
-        for name in re.findall(r"\b(videolens_[a-z_]+)\b", t["expr"])
+        name for p in ours for t in p["targets"] for name in re.findall(r"\b(videolens_[a-z_]+)\b", t["expr"])
     }
     families = {f for f in s.families if f.startswith("videolens_analyzer_") and not f.endswith("_created")}
     assert {r for r in referenced if r.startswith("videolens_analyzer_")} == referenced

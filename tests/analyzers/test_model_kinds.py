@@ -55,7 +55,9 @@ def test_onnx_and_kserve_models_give_the_same_records(
         def both_done() -> list[dict[str, Any]]:
             docs = records(kinesis, "faces")
             done = {(d["analyzer"], d["fragmentNumber"]) for d in docs}
-            return docs if all((a, n) in done for a in ("faces-local", "faces-remote") for n in numbers) else []
+            return (
+                docs if all((a, n) in done for a in ("faces-local", "faces-remote") for n in numbers) else []
+            )
 
         docs = wait_until(both_done, 90, "an analyzer left fragments without records")
     by_frame: dict[tuple[str, int], dict[str, Any]] = defaultdict(dict)
