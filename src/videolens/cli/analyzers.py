@@ -108,10 +108,15 @@ def describe(name: str) -> None:
 
 
 @analyzers_app.command("start")
-def start(name: str) -> None:
+def start(
+    name: str,
+    oldest: Annotated[
+        bool, typer.Option("--oldest", help="from each stream's first stored fragment")
+    ] = False,
+) -> None:
     """Start it: workers (`videolens serve`, `videolens jobs worker`) take its streams' leases."""
     with cli_container() as c:
-        console.print(c.analyzers.start(name))
+        console.print(c.analyzers.start(name, "oldest" if oldest else "now"))
 
 
 @analyzers_app.command("stop")

@@ -5,7 +5,7 @@ Roles (api/auth.py): reads need a viewer, every change an operator.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
@@ -40,8 +40,11 @@ async def describe_analyzer(name: str, container: ContainerDep) -> dict[str, Any
 
 
 @router.post("/analyzers/{name}/start", dependencies=OPERATOR)
-async def start_analyzer(name: str, container: ContainerDep) -> dict[str, Any]:
-    return {"session_id": await run_in_threadpool(container.analyzers.start, name)}
+async def start_analyzer(
+    name: str, container: ContainerDep, position: Literal["now", "oldest"] = "now"
+) -> dict[str, Any]:
+    """`position=now` (default): from each stream's next fragment; `oldest`: from its first stored one."""
+    return {"session_id": await run_in_threadpool(container.analyzers.start, name, position)}
 
 
 @router.post("/analyzers/{name}/stop", status_code=204, dependencies=OPERATOR)

@@ -118,8 +118,13 @@ class AnalyzersService:
             s.commit()
 
     # -- transitions ----------------------------------------------------------------------------------
-    def start(self, name: str) -> str:
-        """A new session: every named stream gets its unit now, tag-matched ones on the next refresh."""
+    def start(self, name: str, position: str = "now") -> str:
+        """A new session: every named stream gets its unit now, tag-matched ones on the next refresh.
+
+        `position`: "now" starts after each stream's newest fragment (live), "oldest" at its first
+        stored fragment (a backlog); streams joining later by tag always start at "now"."""
+        if position not in ("now", "oldest"):
+            raise InvalidParameterError("position must be now or oldest")
         info = self.describe(name)
         if info.status == "RUNNING":
             raise AnalyzerInUseError(f"analyzer {name} is already running")
@@ -139,7 +144,8 @@ class AnalyzersService:
                 arn = self.streams.describe_stream(name=stream).arn
             except NotFoundError as exc:
                 raise InvalidParameterError(f"video stream {stream} does not exist") from exc
-            self.units.add_unit(name, stream, arn, session, self.units.start_position(arn))
+            after = self.units.start_position(arn) if position == "now" else None
+            self.units.add_unit(name, stream, arn, session, after)
         if info.spec.tag_filters:
             self.units.refresh_tags()
         return session

@@ -126,7 +126,7 @@ class AnalyzerSession:
         for reason, count in errors.items():
             metrics.ANALYZER_ERRORS.labels(*stream_labels, reason).inc(count)
         metrics.ANALYZER_LAG.labels(*stream_labels).set(lag_s)
-        self.kind.units.add_frames(
+        self.kind.units.stage_frames(
             self.unit.name,
             self.session,
             analysed=len(records),

@@ -63,6 +63,8 @@ class AnalyzerUnits:
         self.kinds = ProcessorKinds()
         self._refreshed = 0.0
         self._refresh_lock = threading.Lock()
+        #: (unit, session) -> the frame counts of the fragment being checkpointed (one per unit at a time)
+        self._staged: dict[tuple[str, str], dict[str, Any]] = {}
 
     # -- what the engine calls ----------------------------------------------------------------------
     def runnable(self) -> list[ProcessorInfo]:
@@ -110,23 +112,36 @@ class AnalyzerUnits:
             return bool(result.rowcount)
 
     def add_counts(self, name: str, session: str, *, done: int, skipped: int, records: int, lag: int) -> None:
+        """The engine's per-fragment counts, written with the frame counts the session staged: one UPDATE."""
         analyzer, stream = split_unit(name)
+        staged = self._staged.pop((name, session), None) or {}
         r = AnalyzerStreamRow
+        values: dict[str, Any] = {
+            "fragments_done": r.fragments_done + done,
+            "fragments_skipped": r.fragments_skipped + skipped,
+            "records_out": r.records_out + records,
+            "lag_fragments": lag,
+        }
+        if staged:
+            values.update(
+                frames_analysed=r.frames_analysed + staged["analysed"],
+                frames_skipped=r.frames_skipped + staged["skipped"],
+                errors=r.errors + staged["errors"],
+                lag_ms=staged["lag_ms"],
+                last_fragment=staged["fragment"],
+            )
+            if staged["last_error"] is not None:
+                values["last_error"] = str(staged["last_error"])[:2000]
         with self.db.session() as s:
             s.execute(
                 update(r)
                 .where(r.analyzer == analyzer, r.stream == stream, r.session_id == session)
-                .values(
-                    fragments_done=r.fragments_done + done,
-                    fragments_skipped=r.fragments_skipped + skipped,
-                    records_out=r.records_out + records,
-                    lag_fragments=lag,
-                )
+                .values(**values)
             )
             s.commit()
 
     # -- what the analyzer sessions call --------------------------------------------------------------
-    def add_frames(
+    def stage_frames(
         self,
         name: str,
         session: str,
@@ -138,24 +153,15 @@ class AnalyzerUnits:
         fragment: str,
         last_error: str | None,
     ) -> None:
-        analyzer, stream = split_unit(name)
-        r = AnalyzerStreamRow
-        values: dict[str, Any] = {
-            "frames_analysed": r.frames_analysed + analysed,
-            "frames_skipped": r.frames_skipped + skipped,
-            "errors": r.errors + errors,
+        """A fragment's frame counts, written by the engine's add_counts right after its checkpoint."""
+        self._staged[(name, session)] = {
+            "analysed": analysed,
+            "skipped": skipped,
+            "errors": errors,
             "lag_ms": lag_ms,
-            "last_fragment": fragment,
+            "fragment": fragment,
+            "last_error": last_error,
         }
-        if last_error is not None:
-            values["last_error"] = last_error[:2000]
-        with self.db.session() as s:
-            s.execute(
-                update(r)
-                .where(r.analyzer == analyzer, r.stream == stream, r.session_id == session)
-                .values(**values)
-            )
-            s.commit()
 
     # -- units ----------------------------------------------------------------------------------------
     def add_unit(
