@@ -4,6 +4,8 @@ Module-level names are what the issue's snippet takes from its surroundings (`s3
 `object_categories`): a Lambda's globals. AWS_ENDPOINT_URL points every boto3 client at videolens.
 """
 
+# ruff: noqa
+# (the issue's code, character for character: not restyled, its unused names kept)
 import base64
 import datetime
 import json

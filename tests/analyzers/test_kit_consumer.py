@@ -45,7 +45,7 @@ ISSUE_SNIPPET = """\
         kvam = boto3.client('kinesis-video-archived-media', endpoint_url=ep)
         getmedia = kvam.get_media_for_fragment_list(StreamName=streamName, Fragments=[frag_id])
         s3.put_object(Bucket=bucket, Key=streamName + ".webm", Body=getmedia['Payload'].read())
-"""
+"""  # noqa: E501
 
 
 def _frames(data: bytes) -> int:
