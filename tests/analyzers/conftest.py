@@ -83,6 +83,13 @@ def raw_records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
     return out
 
 
+def listed(server: RunningServer, stream: str) -> list[str]:
+    """The stream's fragment numbers now (a fragment may still be persisted after fragment_numbers)."""
+    return [
+        f.fragment_number for f in server.container.streams.fragments_after(None, name=stream, limit=10000)
+    ]
+
+
 def fragment_numbers(server: RunningServer, stream: str) -> list[str]:
     return [
         f.fragment_number for f in server.container.streams.fragments_after(None, name=stream, limit=10000)

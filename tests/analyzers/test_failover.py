@@ -28,6 +28,7 @@ from tests.analyzers.conftest import (
     client,
     create_analyzer,
     fragment_numbers,
+    listed,
     producer,
     records,
     start,
@@ -146,6 +147,8 @@ def test_sigkill_of_a_worker_moves_its_leases(
         assert all(len(n) >= 8 for n in numbers.values())
 
         def complete() -> list[dict[str, Any]]:
+            for st in STREAMS:
+                numbers[st] = set(listed(server, st))
             docs = records(kinesis, "gate-faces")
             have = {(d["streamName"], d["fragmentNumber"]) for d in docs}
             return docs if all((s, n) in have for s in STREAMS for n in numbers[s]) else []

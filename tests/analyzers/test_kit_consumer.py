@@ -21,6 +21,7 @@ from tests.analyzers.conftest import (
     client,
     create_analyzer,
     fragment_numbers,
+    listed,
     producer,
     raw_records,
     register_model,
@@ -91,6 +92,7 @@ def test_kit_lambda_consumes_the_analyzer_records_unchanged(
     assert len(numbers) >= 8  # 9 s at one fragment a second
 
     def every_fragment() -> list[dict]:
+        numbers[:] = listed(server, "crossing")
         got = raw_records(kinesis, "detections")
         return got if {json.loads(r["Data"])["fragmentNumber"] for r in got} >= set(numbers) else []
 

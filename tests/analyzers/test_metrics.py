@@ -14,6 +14,7 @@ from tests.analyzers.conftest import (
     client,
     create_analyzer,
     fragment_numbers,
+    listed,
     producer,
     records,
     register_model,
@@ -70,6 +71,7 @@ def test_metrics_count_frames_latencies_errors_and_leases(
         90,
         "the analyzers did not finish the stream",
     )
+    n = len(listed(server, "metered"))
     s = Scrape.of(server.url)
     good, bad = {"analyzer": "m-good", "stream": "metered"}, {"analyzer": "m-bad", "stream": "metered"}
     published = [d for d in records(kinesis, "metered-out") if d["analyzer"] == "m-good"]

@@ -14,6 +14,7 @@ from tests.analyzers.conftest import (
     client,
     create_analyzer,
     fragment_numbers,
+    listed,
     producer,
     records,
     register_model,
@@ -53,6 +54,7 @@ def test_onnx_and_kserve_models_give_the_same_records(
         numbers = set(fragment_numbers(server, "stage"))
 
         def both_done() -> list[dict[str, Any]]:
+            numbers.update(listed(server, "stage"))
             docs = records(kinesis, "faces")
             done = {(d["analyzer"], d["fragmentNumber"]) for d in docs}
             return (
@@ -64,6 +66,7 @@ def test_onnx_and_kserve_models_give_the_same_records(
     for d in docs:
         assert d["keyFrame"] is True and d["frameIndex"] == 0  # one key frame a fragment
         by_frame[(d["fragmentNumber"], d["frameIndex"])][d["analyzer"]] = d
+    assert {k[0] for k in by_frame} == numbers
     assert len(by_frame) == len(numbers) and len(docs) == 2 * len(numbers)
     faces_seen = 0
     for pair in by_frame.values():
