@@ -17,6 +17,8 @@ from videolens.backends.notify.factory import open_notifier
 from videolens.backends.notify.wake import ClusterWake
 from videolens.runtime.periodic import PeriodicTask
 from videolens.runtime.settings import Settings
+from videolens.services.analyzers.job import ModelAnalysisJob
+from videolens.services.analyzers.service import AnalyzersService
 from videolens.services.anonymize.job import AnonymizeJob
 from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
 from videolens.services.anonymize.upload_sweeper import sweep_uploads
@@ -147,6 +149,20 @@ class Container:
         self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
         self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
         self.background.append(self.live)
+        # analyzers: a registered model on live streams, one (analyzer, stream) unit per lease, on a
+        # second engine over the analyzers' units (its own slots; the processors' lease time and poll)
+        self.analyzers = AnalyzersService(
+            settings, self.db, self.streams, self.datastreams, self.models_service, leases
+        )
+        self.analyzer_engine = LiveEngine(
+            settings.model_copy(update={"processor_slots": settings.analyzer_slots}),
+            self.analyzers.units,
+            self.streams,
+            self.datastreams,
+            leases,
+        )
+        self.background.append(self.analyzer_engine)
+        self.jobs.types.register(ModelAnalysisJob(self.storage, self.models_service, self.datastreams))
         self._wire_notifications()
 
     def _wire_notifications(self) -> None:

@@ -40,13 +40,14 @@ class EchoJob:
 
 
 def test_the_container_registers_the_built_in_types(container: Container) -> None:
-    assert container.jobs.types.names() == ("face-detection", "face-search", "anonymize")
+    assert container.jobs.types.names() == ("face-detection", "face-search", "anonymize", "model-analysis")
     for name in container.jobs.types.names():
         assert isinstance(container.jobs.types.get(name), JobType)
     assert [container.jobs.types.get(n).api_name for n in container.jobs.types.names()] == [
         "StartFaceDetection",
         "StartFaceSearch",
         "StartAnonymization",
+        "StartModelAnalysis",
     ]
 
 
@@ -104,8 +105,9 @@ def test_a_stored_job_of_an_unregistered_type_fails_clearly(container: Container
     failed = container.jobs.get(job.job_id)
     assert failed.status == "FAILED"
     assert failed.output == {"error_code": "unknown-job-type"}
-    assert "must be one of face-detection, face-search, anonymize, echo, got 'retired-type'" in (
-        failed.status_message or ""
+    assert (
+        "must be one of face-detection, face-search, anonymize, model-analysis, echo, got 'retired-type'"
+        in (failed.status_message or "")
     )
     assert echo.runs == []
     # the notification of such a job still names something (its stored type)

@@ -17,6 +17,7 @@ from videolens.api.aws.dispatch import AwsDispatcher
 from videolens.api.http_metrics import HttpMetrics
 from videolens.api.openapi import install_openapi
 from videolens.api.problems import install_problem_handlers
+from videolens.api.rest import analyzers as analyzers_routes
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import auth as auth_routes
 from videolens.api.rest import buckets as buckets_routes
@@ -93,6 +94,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(streams_routes.kvs_router)
     app.include_router(datastreams_routes.router)
     app.include_router(models_routes.router)
+    app.include_router(analyzers_routes.router)
     app.include_router(processors_routes.router)
     app.include_router(sightings_routes.router)
     app.include_router(metrics_routes.router)

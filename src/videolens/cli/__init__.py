@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from videolens.cli import (
+    analyzers,
     anonymize,
     datastreams,
     events,
@@ -38,6 +39,7 @@ app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(events.topics_app, name="topics")
 app.add_typer(events.rules_app, name="rules")
 app.add_typer(models.models_app, name="models")
+app.add_typer(analyzers.analyzers_app, name="analyzers")
 app.add_typer(processors.processors_app, name="processors")
 app.add_typer(sightings.sightings_app, name="sightings")
 app.command("anonymize")(anonymize.anonymize_command)

@@ -144,3 +144,49 @@ PROCESSOR_PUBLISH_LATENCY = Histogram(
     ["processor"],
     buckets=LATENCY_BUCKETS,
 )
+# -- analyzers (services/analyzers: a model on live streams, KIT records to a data stream) -------------
+ANALYZER_FRAGMENTS = Counter(
+    "videolens_analyzer_fragments",
+    "Fragments an analyzer finished (records published), by analyzer and stream.",
+    ["analyzer", "stream"],
+)
+ANALYZER_FRAMES = Counter(
+    "videolens_analyzer_frames_analysed",
+    "Frames an analyzer's model answered for (one record each), by analyzer and stream.",
+    ["analyzer", "stream"],
+)
+ANALYZER_FRAMES_SKIPPED = Counter(
+    "videolens_analyzer_frames_skipped",
+    "Sampled frames dropped because every model call in flight was busy (lag policy live).",
+    ["analyzer", "stream"],
+)
+ANALYZER_RECORDS = Counter(
+    "videolens_analyzer_records_published",
+    "Records published to the output data stream.",
+    ["analyzer", "stream"],
+)
+ANALYZER_MODEL_LATENCY = Histogram(
+    "videolens_analyzer_model_latency_seconds",
+    "Submit -> answer of one frame's model call (waiting for a pool thread and a model slot included).",
+    ["analyzer"],
+    buckets=LATENCY_BUCKETS,
+)
+ANALYZER_PUBLISH_LATENCY = Histogram(
+    "videolens_analyzer_publish_latency_seconds",
+    "Fragment persisted (server timestamp) -> its records durable in the data stream, by analyzer.",
+    ["analyzer"],
+    buckets=LATENCY_BUCKETS,
+)
+ANALYZER_LAG = Gauge(
+    "videolens_analyzer_lag_seconds",
+    "Lag behind live: now - server timestamp of the fragment whose records were published last.",
+    ["analyzer", "stream"],
+)
+ANALYZER_ERRORS = Counter(
+    "videolens_analyzer_errors",
+    "Frames without a record (model error, timeout) and undecodable fragments, by reason.",
+    ["analyzer", "stream", "reason"],
+)
+ANALYZER_LEASES_HELD = Gauge(
+    "videolens_analyzer_leases_held", "(analyzer, stream) leases this worker process holds now.", ["worker"]
+)

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     #: (between searches its looks reuse the track's last matches: embedding is the costly step)
     processor_search_interval_s: float = Field(default=1.0, ge=0)
 
+    # analyzers (bring your own model on live streams); their leases and polling are the processors'
+    #: (analyzer, stream) units one worker process runs at most (0: this process runs none)
+    analyzer_slots: int = Field(default=16, ge=0)
+    #: how often tag filters are re-evaluated: a matching stream joins within this + processor_poll_seconds
+    analyzer_refresh_seconds: float = Field(default=5.0, gt=0)
+
     # sightings
     #: a stored video's face sightings are kept this long after its job (the object may outlive it)
     sightings_video_retention_days: float = Field(default=30.0, gt=0)

@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import Any, Protocol
 
 from videolens.backends.leases import Lease, LeaseStore
 from videolens.runtime import metrics
@@ -31,8 +32,8 @@ from videolens.services.datastreams.models import PutRecordInput
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.errors import NotFoundError, VideolensError
 from videolens.services.live.models import ProcessorInfo
-from videolens.services.live.registry import FragmentAnalyzer
-from videolens.services.live.service import ProcessorsService, lease_key, worker_lease_key
+from videolens.services.live.registry import FragmentAnalyzer, ProcessorKinds
+from videolens.services.live.service import lease_key, worker_lease_key
 from videolens.services.streams.models import FragmentInfo
 from videolens.services.streams.service import StreamsService
 
@@ -41,13 +42,35 @@ BATCH = 16
 PUT_BATCH = 500
 
 
+class WorkSource(Protocol):
+    """What an engine runs: ProcessorsService (processors) or the analyzers' (analyzer, stream) units."""
+
+    kinds: ProcessorKinds
+
+    def runnable(self) -> list[ProcessorInfo]: ...
+
+    def stopping(self) -> list[str]: ...
+
+    def describe(self, name: str) -> ProcessorInfo: ...
+
+    def mark(self, name: str, session: str | None, **values: Any) -> bool: ...
+
+    def add_counts(
+        self, name: str, session: str, *, done: int, skipped: int, records: int, lag: int
+    ) -> None: ...
+
+    def requeue(self, name: str, session: str) -> None: ...
+
+    def prune_worker_heartbeats(self, older_than_s: float = 3600.0) -> int: ...
+
+
 class LiveEngine:
     """One per process (serve, jobs worker, processors worker): runs the processors it holds leases of."""
 
     def __init__(
         self,
         settings: Settings,
-        processors: ProcessorsService,
+        processors: WorkSource,
         streams: StreamsService,
         datastreams: DataStreamsService,
         leases: LeaseStore,

@@ -350,6 +350,7 @@ class ProcessorsService:
                 )
                 .values(status="STARTING", updated_at=_now())
             )
+            s.commit()
 
     def add_counts(self, name: str, session: str, *, done: int, skipped: int, records: int, lag: int) -> None:
         with self.db.session() as s:
