@@ -20,6 +20,7 @@ from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
 from videolens.services.anonymize.upload_sweeper import sweep_uploads
 from videolens.services.auth.keys import KeysService
 from videolens.services.auth.service import AuthService
+from videolens.services.channels.service import ChannelsService
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
@@ -123,6 +124,9 @@ class Container:
         self.processors.kinds.register(ConnectedHomeKind(self.storage, self.events))
         self.live = LiveEngine(settings, self.processors, self.streams, self.datastreams, leases)
         self.background.append(self.live)
+        # live channels (MediaLive): their RTMP door runs as a background task
+        self.channels = ChannelsService(settings, self.storage, self.streams, self.anonymizer, self.faces)
+        self.background.append(self.channels)
 
     def start_background(self) -> None:
         for task in self.background:

@@ -20,6 +20,7 @@ from videolens.api.problems import install_problem_handlers
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import auth as auth_routes
 from videolens.api.rest import buckets as buckets_routes
+from videolens.api.rest import channels as channels_routes
 from videolens.api.rest import datastreams as datastreams_routes
 from videolens.api.rest import events as events_routes
 from videolens.api.rest import faces as faces_routes
@@ -89,6 +90,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(anonymize_routes.router)
     app.include_router(streams_routes.router)
     app.include_router(streams_routes.kvs_router)
+    app.include_router(channels_routes.router)
     app.include_router(datastreams_routes.router)
     app.include_router(models_routes.router)
     app.include_router(processors_routes.router)
