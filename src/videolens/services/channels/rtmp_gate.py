@@ -301,7 +301,8 @@ class RtmpGate:
                     client.sendall(data)
             close_both()
 
-        threading.Thread(target=downstream, name="channels-rtmp-down", daemon=True).start()
+        down = threading.Thread(target=downstream, name="channels-rtmp-down", daemon=True)
+        down.start()
         try:
             while data := client.recv(65536):
                 if reader is not None:
@@ -316,6 +317,11 @@ class RtmpGate:
                             reader = None  # the key is good: pass the media through untouched
                             break
                 backend.sendall(data)
+            # the pusher finished: half-close, so ffmpeg's server reads the last packets before its
+            # answer could meet a closed socket (a reset would throw away what it had not read yet)
+            with contextlib.suppress(OSError):
+                backend.shutdown(socket.SHUT_WR)
+            down.join(10)
         except OSError:
             pass
         finally:

@@ -127,10 +127,23 @@ class ChannelRunner:
             processor = self.make_processor(fps, size) or _Passthrough()
             recorder, mapping = self._recorder(session, source)
             discontinuity = self.stats.connections > 1
-            first_time: float | None = None
             origin: dict[int, int] = {}
             state = {"segment_start": self._clock, "last": self._clock, "disc": discontinuity, "wall": 0.0}
-            index = 0
+            counter = {"index": 0, "first": -1.0}
+
+            def take(av_frame: Any) -> None:
+                if not isinstance(av_frame, av.VideoFrame) or av_frame.time is None:
+                    return
+                if counter["first"] < 0:
+                    counter["first"] = float(av_frame.time)
+                    state["wall"] = time.time()
+                frame = Frame(int(counter["index"]), av_frame)
+                frame.time = self._clock + float(av_frame.time) - counter["first"]
+                counter["index"] += 1
+                self.stats.frames_in += 1
+                for out in processor.push(frame):
+                    self._emit(out, state, fps)
+
             try:
                 for packet in source.demux(*([video] + [s for s in source.streams.audio[:1]])):
                     if self._stop.is_set():
@@ -147,17 +160,11 @@ class ChannelRunner:
                         with contextlib.suppress(av.error.FFmpegError, ValueError):
                             recorder.mux(packet)
                     for av_frame in frames:
-                        if not isinstance(av_frame, av.VideoFrame) or av_frame.time is None:
-                            continue
-                        if first_time is None:
-                            first_time = float(av_frame.time)
-                            state["wall"] = time.time()
-                        frame = Frame(index, av_frame)
-                        frame.time = self._clock + float(av_frame.time) - first_time
-                        index += 1
-                        self.stats.frames_in += 1
-                        for out in processor.push(frame):
-                            self._emit(out, state, fps)
+                        take(av_frame)
+                # the pusher is gone: the frames the decoder still holds (frame threads) come out now
+                with contextlib.suppress(av.error.FFmpegError):
+                    for av_frame in video.codec_context.decode(None):
+                        take(av_frame)
             finally:
                 for out in processor.flush():
                     self._emit(out, state, fps)
