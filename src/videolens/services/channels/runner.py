@@ -64,7 +64,7 @@ class ChannelRunner:
         make_output: Callable[[list[tuple[int, int]]], HlsOutput],
         make_processor: MakeProcessor,
         record: Callable[[], AbstractContextManager[Any]] | None,
-        preset: str = "veryfast",
+        preset: str = "ultrafast",
     ) -> None:
         self.channel_id = channel_id
         self.url = url

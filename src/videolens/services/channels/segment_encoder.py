@@ -19,7 +19,7 @@ class SegmentEncoder:
     are cut on the same frame, so their segments line up (what ABR players switch on)."""
 
     def __init__(
-        self, rendition: Rendition, size: tuple[int, int], fps: float, preset: str = "veryfast"
+        self, rendition: Rendition, size: tuple[int, int], fps: float, preset: str = "ultrafast"
     ) -> None:
         self.rendition = rendition
         self.width, self.height = size

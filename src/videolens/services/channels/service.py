@@ -17,7 +17,7 @@ import numpy as np
 
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
-from videolens.services.channels.encoder_settings import plan_output
+from videolens.services.channels.encoder_settings import default_encoder_settings, plan_output
 from videolens.services.channels.errors import ChannelStateError, UnprocessableSettingsError
 from videolens.services.channels.hls_output import HlsOutput, Put, local_put
 from videolens.services.channels.inputs import Inputs
@@ -97,6 +97,11 @@ class ChannelsService:
     @property
     def rtmp_port(self) -> int:
         return self.gate.port
+
+    @staticmethod
+    def default_encoder_settings(destination_id: str, segment_s: int = 2) -> dict[str, Any]:
+        """One rendition at the input's size, 2 Mbit/s, HLS segments of `segment_s` (the native default)."""
+        return default_encoder_settings(destination_id, segment_s)
 
     # -- push door ----------------------------------------------------------------------------------
     def push_urls(self, item: Input, host: str) -> list[str]:
