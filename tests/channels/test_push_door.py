@@ -3,6 +3,7 @@ a pusher that disconnects and comes back continues the same output after a disco
 
 from __future__ import annotations
 
+import io
 import logging
 import subprocess
 from pathlib import Path
@@ -102,3 +103,33 @@ def test_pusher_reconnects_after_a_discontinuity(
     total = sum(float(ln.split(":")[1].rstrip(",")) for ln in lines if ln.startswith("#EXTINF"))
     # known loss: up to 2 frames at the end of each connection (docs/channels.md, "Limits")
     assert 0 <= 2 * _pushed_seconds(hamilton_clip, 3, tmp_path) - total <= 4 / 29.97 + 0.01, (total, stats)
+
+
+def test_over_the_latency_budget_the_frame_rate_halves(
+    live_server: RunningServer, medialive: Any, s3: Any, hamilton_clip: Path, tmp_path: Path
+) -> None:
+    settings = live_server.container.settings
+    budget = settings.channels_latency_budget_s
+    settings.channels_latency_budget_s = 0.0  # any lag at all is over budget
+    try:
+        s3.create_bucket(Bucket="door4")
+        cid, url = make_channel(medialive, "door4", "ivan")
+        medialive.start_channel(ChannelId=cid)
+        wait_state(medialive, cid, "RUNNING")
+    finally:
+        settings.channels_latency_budget_s = budget
+    assert push(hamilton_clip, url, 3).wait(30) == 0
+    stats = live_server.container.channels.stats(cid)
+    assert stats is not None
+    wait_until(lambda: stats.connections == 1 and stats.segments >= 2, what="segments")
+    medialive.stop_channel(ChannelId=cid)
+    wait_state(medialive, cid, "IDLE")
+    vod = s3.get_object(Bucket="door4", Key="live/ivan_360p.m3u8")["Body"].read().decode()
+    uris = [ln for ln in vod.splitlines() if ln and not ln.startswith("#")]
+    data = b"".join(s3.get_object(Bucket="door4", Key=f"live/{u}")["Body"].read() for u in uris)
+    with av.open(io.BytesIO(data), format="mpegts") as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    assert stats.frames_dropped > 0.3 * stats.frames_in
+    assert frames == stats.frames_in - stats.frames_dropped
+    total = sum(float(ln.split(":")[1].rstrip(",")) for ln in vod.splitlines() if ln.startswith("#EXTINF"))
+    assert abs(total - _pushed_seconds(hamilton_clip, 3, tmp_path)) < 0.3  # time runs on, fewer frames

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     channels_rtmp_port: int = Field(default=1935, ge=0, le=65535)
     #: anonymize every channel that does not say otherwise ("pixelate", "blur", "solid"; None: off)
     channels_anonymize_default: str | None = None
+    #: a channel whose input reading falls further behind real time than this halves its frame rate
+    #: (every frame still anonymized) until it catches up
+    channels_latency_budget_s: float = Field(default=4.0, ge=0)
     #: retention of the video stream each channel's input is recorded into
     channels_recording_retention_hours: int = Field(default=24, ge=0)
 

@@ -36,6 +36,8 @@ def channel_doc(c: Any, channel: Channel, base_url: str) -> dict[str, Any]:
             "segments": stats.segments,
             "discontinuities": stats.discontinuities,
             "last_error": stats.last_error,
+            "frames_dropped": stats.frames_dropped,
+            "lag_s": round(stats.lag_s, 3),
         },
     }
 

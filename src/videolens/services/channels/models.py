@@ -109,6 +109,8 @@ class RunnerStats:
     segments: int = 0
     discontinuities: int = 0
     last_error: str | None = None
+    frames_dropped: int = 0  # left out to stay within the latency budget
+    lag_s: float = 0.0  # how far reading the input is behind real time (push inputs)
     #: per segment: (wall time written, media end on its connection's time line, wall time of that
     #: connection's first frame), for delay measurements
     segment_times: list[tuple[float, float, float]] = field(default_factory=list)

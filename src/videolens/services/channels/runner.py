@@ -65,6 +65,7 @@ class ChannelRunner:
         make_processor: MakeProcessor,
         record: Callable[[], AbstractContextManager[Any]] | None,
         preset: str = "ultrafast",
+        latency_budget_s: float = 4.0,
     ) -> None:
         self.channel_id = channel_id
         self.url = url
@@ -74,6 +75,7 @@ class ChannelRunner:
         self.make_processor = make_processor
         self.record = record
         self.preset = preset
+        self.latency_budget_s = latency_budget_s
         self.stats = RunnerStats()
         self.output: HlsOutput | None = None
         self.listening = threading.Event()
@@ -137,10 +139,22 @@ class ChannelRunner:
                 if counter["first"] < 0:
                     counter["first"] = float(av_frame.time)
                     state["wall"] = time.time()
-                frame = Frame(int(counter["index"]), av_frame)
-                frame.time = self._clock + float(av_frame.time) - counter["first"]
-                counter["index"] += 1
+                media_t = float(av_frame.time) - counter["first"]
                 self.stats.frames_in += 1
+                # behind by more than the budget (the pipeline cannot keep up): halve the frame rate
+                # until it catches up; every frame that goes out is still anonymized
+                # measured from the connection's smallest lag: the first frames come out of the probe's
+                # buffer ahead of real time, what matters is the delay growing beyond that
+                raw = time.time() - (state["wall"] + media_t)
+                counter["base"] = min(counter.get("base", raw), raw)
+                lag = raw - counter["base"]
+                self.stats.lag_s = lag
+                if lag > self.latency_budget_s and self.stats.frames_in % 2:
+                    self.stats.frames_dropped += 1
+                    return
+                frame = Frame(int(counter["index"]), av_frame)
+                frame.time = self._clock + media_t
+                counter["index"] += 1
                 for out in processor.push(frame):
                     self._emit(out, state, fps)
 

@@ -329,6 +329,7 @@ class ChannelsService:
             make_output=lambda sizes: HlsOutput(plan, base, puts, sizes),
             make_processor=make_processor,
             record=lambda: self.streams.ingest(name=channel.recording_stream),
+            latency_budget_s=self.settings.channels_latency_budget_s,
         )
         runner.backend_port = port
         return runner
