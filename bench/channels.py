@@ -150,6 +150,10 @@ def run(ml: Any, s3: Any, pid: int, source: Path, users: list[str], size: tuple[
             break
         time.sleep(0.1)
     cpu, wall = cpu_seconds(pid) - cpu0, time.monotonic() - wall0
+    endpoint = ml.meta.endpoint_url
+    stats = [httpx.get(f"{endpoint}/v1/channels/{cid}").json()["stats"] or {} for cid, _url in channels]
+    dropped = sum(s.get("frames_dropped", 0) for s in stats)
+    frames_in = sum(s.get("frames_in", 0) for s in stats)
     for cid, _url in channels:
         ml.stop_channel(ChannelId=cid)
     for p in pushers:
@@ -164,7 +168,7 @@ def run(ml: Any, s3: Any, pid: int, source: Path, users: list[str], size: tuple[
     for cid, _url in channels:
         while ml.describe_channel(ChannelId=cid)["State"] != "IDLE":
             time.sleep(0.2)
-    return {"delays": delays, "produced": produced, "cpu": cpu, "wall": wall}
+    return {"delays": delays, "produced": produced, "cpu": cpu, "wall": wall, "dropped": (dropped, frames_in)}
 
 
 def ffmpeg_peer(source: Path, work: Path) -> float:
@@ -184,14 +188,16 @@ def report(label: str, result: dict[str, Any], seconds: float, channels: int) ->
     third = max(1, len(delays) // 3)
     early, late = statistics.median(delays[:third]), statistics.median(delays[-third:])
     rate = min(result["produced"]) / seconds
-    keeps_up = rate > 0.95 and late - early < 1.0
+    dropped, frames_in = result["dropped"]
+    keeps_up = rate > 0.95 and late - early < 1.0 and dropped <= 0.01 * max(frames_in, 1)
     produced = f"{min(result['produced']):.1f}-{max(result['produced']):.1f} s"
     cpu = result["cpu"] / result["wall"]
     print(
         f"{label}: output media {produced} per channel for {seconds:.0f} s pushed (rate {rate:.2f} of input);"
         f" glass-to-glass delay (push -> segment in the playlist) median {statistics.median(delays):.2f} s,"
         f" first third {early:.2f} s, last third {late:.2f} s; server CPU {cpu * 100:.0f}% of a core"
-        f" ({cpu / channels * 100:.0f}% per channel) -> {'keeps up' if keeps_up else 'FALLS BEHIND'}"
+        f" ({cpu / channels * 100:.0f}% per channel); frames dropped for the latency budget"
+        f" {result['dropped'][0]} of {result['dropped'][1]} -> {'keeps up' if keeps_up else 'FALLS BEHIND'}"
     )
     return keeps_up
 
