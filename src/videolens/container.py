@@ -24,6 +24,7 @@ from videolens.services.anonymize.service import AnonymizeJobs, AnonymizeService
 from videolens.services.anonymize.upload_sweeper import sweep_uploads
 from videolens.services.auth.keys import KeysService
 from videolens.services.auth.service import AuthService
+from videolens.services.channels.service import ChannelsService
 from videolens.services.datastreams.service import DataStreamsService
 from videolens.services.events.dispatcher import DeliveryDispatcher
 from videolens.services.events.service import EventsService
@@ -163,6 +164,9 @@ class Container:
         )
         self.background.append(self.analyzer_engine)
         self.jobs.types.register(ModelAnalysisJob(self.storage, self.models_service, self.datastreams))
+        # live channels (MediaLive): their RTMP door runs as a background task
+        self.channels = ChannelsService(settings, self.storage, self.streams, self.anonymizer, self.faces)
+        self.background.append(self.channels)
         self._wire_notifications()
 
     def _wire_notifications(self) -> None:

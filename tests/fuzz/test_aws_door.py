@@ -96,6 +96,14 @@ COMMON_CODES = {
         "InvalidCodecPrivateDataException",
         "UnsupportedStreamMediaTypeException",
     },
+    "medialive": {
+        "BadRequestException",
+        "NotFoundException",
+        "ConflictException",
+        "UnprocessableEntityException",
+        "SerializationException",
+        "UnknownOperationException",
+    },
 }
 SERVICES = {s.model_name: s for s in discover_services()}
 

@@ -21,6 +21,7 @@ from videolens.api.rest import analyzers as analyzers_routes
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import auth as auth_routes
 from videolens.api.rest import buckets as buckets_routes
+from videolens.api.rest import channels as channels_routes
 from videolens.api.rest import datastreams as datastreams_routes
 from videolens.api.rest import events as events_routes
 from videolens.api.rest import faces as faces_routes
@@ -92,6 +93,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     app.include_router(anonymize_routes.router)
     app.include_router(streams_routes.router)
     app.include_router(streams_routes.kvs_router)
+    app.include_router(channels_routes.router)
     app.include_router(datastreams_routes.router)
     app.include_router(models_routes.router)
     app.include_router(analyzers_routes.router)

@@ -12,6 +12,7 @@ import typer
 from videolens.cli import (
     analyzers,
     anonymize,
+    channels,
     datastreams,
     events,
     faces,
@@ -34,6 +35,7 @@ app.add_typer(faces.faces_app, name="faces")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(streams.streams_app, name="streams")
+app.add_typer(channels.channels_app, name="channels")
 app.add_typer(datastreams.app, name="datastreams")
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(events.topics_app, name="topics")

@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     #: a stream pull whose process stopped renewing for this long is taken over by another process
     stream_pull_lease_seconds: float = Field(default=30.0, gt=0)
 
+    # live channels (MediaLive compatible)
+    #: the public RTMP port push inputs listen on (0: any free port, for tests)
+    channels_rtmp_port: int = Field(default=1935, ge=0, le=65535)
+    #: anonymize every channel that does not say otherwise ("pixelate", "blur", "solid"; None: off)
+    channels_anonymize_default: str | None = None
+    #: a channel whose input reading falls further behind real time than this halves its frame rate
+    #: (every frame still anonymized) until it catches up
+    channels_latency_budget_s: float = Field(default=4.0, ge=0)
+    #: retention of the video stream each channel's input is recorded into
+    channels_recording_retention_hours: int = Field(default=24, ge=0)
+
     # live analysis (stream processors)
     #: a processor whose worker stopped renewing its lease for this long is taken over by another
     #: worker (KCL's default failover time is 10 s); takeover happens within this + the poll interval

@@ -29,6 +29,9 @@ class _Route:
     static_len: int
 
 
+_HYPHEN = "_hyphen_"
+
+
 def _compile(op: OperationModel) -> _Route:
     uri = op.http["requestUri"]
     path, _, query = uri.partition("?")
@@ -44,7 +47,9 @@ def _compile(op: OperationModel) -> _Route:
             label = token[1:-1]
             greedy = label.endswith("+")
             label = label.rstrip("+")
-            pattern += f"(?P<{label}>{'.+' if greedy else '[^/]+'})"
+            # a label may hold '-' (MediaLive's {resource-arn}), which a regex group name cannot
+            group = label.replace("-", _HYPHEN)
+            pattern += f"(?P<{group}>{'.+' if greedy else '[^/]+'})"
         else:
             pattern += re.escape(token)
             static_len += len(token)
@@ -96,7 +101,7 @@ def match_operation(model: ServiceModel, req: WireRequest) -> tuple[OperationMod
             route.static_len,
         )
         if best is None or score > best[0]:
-            labels = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
+            labels = {k.replace(_HYPHEN, "-"): urllib.parse.unquote(v) for k, v in m.groupdict().items()}
             best = (score, route, labels)
     if best is None:
         return None

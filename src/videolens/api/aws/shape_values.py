@@ -82,7 +82,10 @@ def decode_json(shape: Shape, value: Any, name: str = "") -> Any:
     kind = shape.type_name
     if kind == "structure" and isinstance(value, dict):
         out: dict[str, Any] = {}
-        for key, item in value.items():
+        # rest-json members may travel under a locationName (MediaLive: "name" for Name)
+        by_wire: dict[str, str] = {str(m.serialization.get("name", k)): k for k, m in shape.members.items()}
+        for wire_key, item in value.items():
+            key: str = by_wire.get(str(wire_key), str(wire_key))
             member = shape.members.get(key)
             # unknown members are ignored like AWS's JSON services do
             if member is not None and item is not None:

@@ -119,6 +119,49 @@ class AnonymizeService:
             return self._image(src, dst, options, matcher, boxes_json)
         return self._video(src, dst, options, matcher, boxes_json, progress)
 
+    # live video (channels) ---------------------------------------------------------------------
+    LIVE_OPTION_NAMES = (
+        "mode",
+        "shape",
+        "mask_scale",
+        "mosaic_size",
+        "threshold",
+        "detect_every",
+        "detect_max_side",
+        "spare_threshold",
+    )
+
+    @classmethod
+    def live_options(cls, spec: dict[str, Any]) -> AnonymizeOptions:
+        """Options from a plain spec (a channel's anonymize field or tag); InvalidParameterError if bad."""
+        unknown = sorted(set(spec) - set(cls.LIVE_OPTION_NAMES) - {"spare_collection", "color"})
+        if unknown:
+            raise InvalidParameterError(f"unknown anonymize option(s): {', '.join(unknown)}")
+        values = {k: spec[k] for k in cls.LIVE_OPTION_NAMES if spec.get(k) is not None}
+        if isinstance(spec.get("color"), list | tuple):
+            values["color"] = tuple(int(c) for c in spec["color"])
+        try:
+            return AnonymizeOptions(**values, spare_collection=spec.get("spare_collection"))
+        except TypeError as exc:
+            raise InvalidParameterError(f"bad anonymize option: {exc}") from exc
+
+    def live_processor(
+        self,
+        spec: dict[str, Any],
+        fps: float | None,
+        size: tuple[int, int],
+        matcher: SpareMatcher | None = None,
+    ) -> AnonymizePipeline:
+        """A FrameProcessor for live video: the same tracking + look-ahead as files, frame by frame.
+
+        Frames come back in order, late by at most the look-ahead (the detection interval + ~0.3 s).
+        """
+        options = self.live_options(spec)
+        spare = (
+            SpareDecider(matcher, self.embedder(), options.spare_threshold) if matcher is not None else None
+        )
+        return AnonymizePipeline(self.detector(options.detect_max_side), options, fps, size, spare=spare)
+
     # video --------------------------------------------------------------------------------------
     def _video(
         self,

@@ -1,0 +1,69 @@
+"""One rendition's encoder: frames in, self-contained MPEG-TS segments (each its own H.264 encoder) out."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from fractions import Fraction
+
+import av
+import av.error
+
+from videolens.services.channels.models import Rendition
+
+CLOCK = Fraction(1, 90000)
+
+
+class SegmentEncoder:
+    """Each segment opens a fresh encoder, so it starts on an IDR and decodes alone; all renditions
+    are cut on the same frame, so their segments line up (what ABR players switch on)."""
+
+    def __init__(
+        self, rendition: Rendition, size: tuple[int, int], fps: float, preset: str = "ultrafast"
+    ) -> None:
+        self.rendition = rendition
+        self.width, self.height = size
+        self.fps = fps
+        self.preset = preset
+        self._buffer: io.BytesIO | None = None
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+        self.frames = 0
+
+    def _open(self) -> None:
+        self._buffer = io.BytesIO()
+        self._container = av.open(self._buffer, "w", format="mpegts")
+        stream = self._container.add_stream("libx264", rate=Fraction(self.fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
+        stream.bit_rate = self.rendition.bitrate
+        stream.codec_context.time_base = CLOCK
+        options: dict[str, str] = {"preset": self.preset, "tune": "zerolatency", "bf": "0"}
+        if self.rendition.gop_frames:
+            options["g"] = str(self.rendition.gop_frames)
+        stream.options = dict(options)
+        self._stream = stream
+        self.frames = 0
+
+    def encode(self, frame: av.VideoFrame, t: float) -> None:
+        if self._container is None:
+            self._open()
+        assert self._stream is not None and self._container is not None
+        if frame.width != self.width or frame.height != self.height or frame.format.name != "yuv420p":
+            frame = frame.reformat(width=self.width, height=self.height, format="yuv420p")
+        frame.pts = round(t / CLOCK)
+        frame.time_base = CLOCK
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def cut(self) -> bytes | None:
+        """Close the segment in progress; its bytes (None when it holds no frame)."""
+        if self._container is None or self._stream is None or self._buffer is None:
+            return None
+        with contextlib.suppress(av.error.FFmpegError):
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        self._container.close()
+        data = self._buffer.getvalue()
+        self._container = self._stream = self._buffer = None
+        return data if self.frames else None
