@@ -164,9 +164,11 @@ class Container:
         )
         self.background.append(self.analyzer_engine)
         self.jobs.types.register(ModelAnalysisJob(self.storage, self.models_service, self.datastreams))
-        # live channels (MediaLive): their RTMP door runs as a background task
+        # live channels (MediaLive)
         self.channels = ChannelsService(settings, self.storage, self.streams, self.anonymizer, self.faces)
-        self.background.append(self.channels)
+        # the RTMP door and the channel runners live with the HTTP node that owns the channel state
+        # (started by the API's lifespan, never by worker processes, which would fight for the port)
+        self.ingest_tasks: list[BackgroundTask] = [self.channels]
         self._wire_notifications()
 
     def _wire_notifications(self) -> None:
@@ -184,6 +186,17 @@ class Container:
         for task in self.background:
             task.start()
 
+    def start_ingest(self) -> None:
+        for task in self.ingest_tasks:
+            task.start()
+
+    def stop_ingest(self) -> None:
+        for task in reversed(self.ingest_tasks):
+            try:
+                task.stop()
+            except Exception:  # one failing stop must not keep the others running
+                log.exception("ingest task failed to stop")
+
     def stop_background(self) -> None:
         for task in reversed(self.background):
             try:
@@ -193,6 +206,7 @@ class Container:
 
     def close(self) -> None:
         self.stop_background()
+        self.stop_ingest()
         self.datastream_log.close()
         self.notifier.close()
         self.db.dispose()

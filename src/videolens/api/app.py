@@ -39,6 +39,7 @@ from videolens.container import Container
 def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        container.start_ingest()
         if run_background:
             container.start_background()
         try:
@@ -46,6 +47,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
         finally:
             if run_background:
                 container.stop_background()
+            container.stop_ingest()
 
     app = FastAPI(
         title="videolens",

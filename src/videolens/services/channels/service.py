@@ -82,13 +82,25 @@ class ChannelsService:
         self.store = ChannelStore(self.root / "channels.json")
         self.inputs = Inputs(self.store, settings.region, str(settings.account_id))
         self.refusals: deque[Refusal] = deque(maxlen=200)
-        self.gate = RtmpGate("0.0.0.0", settings.channels_rtmp_port, self._resolve_push, self._refused)  # noqa: S104
+        # the RTMP door listens where the HTTP server does (loopback by default; VIDEOLENS_HOST=0.0.0.0
+        # opens both): security groups and stream keys guard it, the bind address decides who reaches it
+        self.gate = RtmpGate(settings.host, settings.channels_rtmp_port, self._resolve_push, self._refused)
         self.runners: dict[str, ChannelRunner] = {}
         self._started = False
 
     # -- BackgroundTask -----------------------------------------------------------------------------
     def start(self) -> None:
-        self.gate.start()
+        try:
+            self.gate.start()
+        except OSError as exc:  # a taken port must not take the API down with it: push inputs say so
+            log.error(
+                "channels: cannot listen for RTMP pushes on %s:%d (%s); push inputs are unavailable "
+                "until VIDEOLENS_CHANNELS_RTMP_PORT names a free port",
+                self.settings.host,
+                self.settings.channels_rtmp_port,
+                exc.strerror or exc,
+            )
+            return
         self._started = True
 
     def stop(self) -> None:
@@ -96,6 +108,7 @@ class ChannelsService:
             self._stop_runner(cid)
         if self._started:
             self.gate.stop()
+            self._started = False
 
     @property
     def rtmp_port(self) -> int:
