@@ -1,4 +1,4 @@
-"""Frame samplers: which frames the detector sees (every frame, every N, adaptive, key frames only).
+"""Frame samplers: which frames a model sees (every frame, every N, every T seconds, adaptive, key frames).
 
 Everything between two sampled frames is the tracker's job (interpolation, hold, back-fill), so a
 sampler trades detector time against how far a face may move between two looks. The adaptive sampler
@@ -70,6 +70,24 @@ class KeyFrames:
 
     def observed(self, frame: SampledFrame, tracked: Detections, predicted: dict[int, Box]) -> None:
         return None
+
+
+class EveryInterval:
+    """At most one frame per `seconds` of video time, whatever the frame rate (sampling by fps)."""
+
+    scene_cut = False
+
+    def __init__(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"the sampling interval must be > 0 s, got {seconds}")
+        self.seconds = seconds
+        self._next = -math.inf
+
+    def wants(self, frame: SampledFrame, key: bool = False) -> bool:
+        return frame.time >= self._next - 1e-6
+
+    def observed(self, frame: SampledFrame, tracked: Detections, predicted: dict[int, Box]) -> None:
+        self._next = frame.time + self.seconds
 
 
 def center_error(a: Box, b: Box) -> float:

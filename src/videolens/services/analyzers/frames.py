@@ -16,21 +16,49 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
+import numpy as np
+
 from videolens.media.frame_source import Skip, SourceFrame
 from videolens.runtime import metrics
 from videolens.services.analyzers.models import Sampling
 from videolens.services.errors import VideolensError
 from videolens.services.models.models import ModelAnswer, ModelInput
 from videolens.services.models.service import ModelsService
+from videolens.vision.detections import Detections
+from videolens.vision.sampler import EveryInterval, EveryN, KeyFrames
+from videolens.vision.sampler import Sampler as FrameSampler
+
+#: a model's answer is not a face track: the samplers are told "nothing tracked" after each take
+NO_DETECTIONS = Detections.empty()
+
+
+@dataclass
+class _StreamFrame:
+    """A frame as the pipeline's samplers see it, numbered and timed along the whole stream."""
+
+    index: int
+    time: float
+    frame: SourceFrame
+
+    def luma_thumbnail(self, step: int = 16) -> np.ndarray:
+        return self.frame.luma_thumbnail(step)
 
 
 class Sampler:
-    """Which frames go to the model; its state spans fragments (every Nth counts across them)."""
+    """Which frames go to the model: one of the pipeline's samplers (vision/sampler.py), its state
+    spanning fragments (every Nth and every 1/fps s count across them, on the stream's own times)."""
 
     def __init__(self, sampling: Sampling) -> None:
         self.sampling = sampling
         self.seen = 0
-        self.next_ts: float | None = None
+        self._inner: FrameSampler
+        if sampling.key_frames:
+            self._inner = KeyFrames()
+        elif sampling.every_n_frames:
+            self._inner = EveryN(sampling.every_n_frames)
+        else:
+            assert sampling.fps is not None
+            self._inner = EveryInterval(1.0 / sampling.fps)
 
     @property
     def skip(self) -> Skip:
@@ -38,16 +66,11 @@ class Sampler:
         return "nonkey" if self.sampling.key_frames else "none"
 
     def take(self, frame: SourceFrame, ts: float) -> bool:
-        s = self.sampling
-        if s.key_frames:
-            return frame.key
-        if s.every_n_frames:
-            self.seen += 1
-            return (self.seen - 1) % s.every_n_frames == 0
-        assert s.fps is not None
-        if self.next_ts is not None and ts + 1e-6 < self.next_ts:
+        view = _StreamFrame(self.seen, ts, frame)
+        self.seen += 1
+        if not self._inner.wants(view, key=frame.key):
             return False
-        self.next_ts = ts + 1.0 / s.fps
+        self._inner.observed(view, NO_DETECTIONS, {})
         return True
 
 

@@ -30,7 +30,9 @@ from videolens.services.live.records import Regions
 from videolens.services.live.registry import Publish
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.models import FragmentInfo
+from videolens.vision.detections import Detections
 from videolens.vision.person_detector import PersonDetector
+from videolens.vision.sampler import EveryInterval
 
 SUPPORTED = ("PERSON",)
 #: streamProcessingResults.message per end reason (AWS's example reads "Stream Processing Success.")
@@ -44,6 +46,8 @@ KNOWN = ("PERSON", "PET", "PACKAGE", "ALL")
 DEFAULT_MIN_CONFIDENCE = 50.0
 #: frames per second of video the person detector looks at (HOG costs ~0.2 s a 640x360 frame here)
 LOOKS_PER_SECOND = 2.0
+#: label detection keeps no face tracks: the sampler is told "nothing tracked" after each look
+NO_PEOPLE_TRACKED = Detections.empty()
 
 
 def image_keys(prefix: str, processor: str, session: str, label: str, count: int) -> tuple[str, list[str]]:
@@ -124,13 +128,13 @@ class ConnectedHomeSession:
             self._complete(self.last, reason)
 
     def _analyse(self, fragment: FragmentInfo, data: bytes) -> int:
-        next_look = 0.0
+        sampler = EveryInterval(1.0 / LOOKS_PER_SECOND)  # the pipeline's sampler, per fragment
         try:
             with FrameSource(io.BytesIO(data), skip="nonref", name=fragment.fragment_number) as source:
                 for frame in source:
-                    if frame.time + 1e-6 < next_look:
+                    if not sampler.wants(frame, key=frame.key):
                         continue
-                    next_look = frame.time + 1.0 / LOOKS_PER_SECOND
+                    sampler.observed(frame, NO_PEOPLE_TRACKED, {})
                     self._frames.inc()
                     rgb = frame.rgb()
                     people = self._people(rgb)
