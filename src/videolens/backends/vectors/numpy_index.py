@@ -37,6 +37,12 @@ class NumpyVectorIndex:
         """Bytes held by the arrays (capacity, not just rows in use)."""
         return int(self._matrix.nbytes + self._sq_norms.nbytes + self._ids.nbytes)
 
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows without reallocating (a full load knows its size up front)."""
+        with self._lock:
+            if rows > len(self._matrix):
+                self._resize(rows)
+
     def add(self, ids: list[str], vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if len(ids) != len(vectors):
