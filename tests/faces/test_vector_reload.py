@@ -194,3 +194,47 @@ def test_a_database_made_before_face_versions_upgrades_and_reloads_incrementally
     finally:
         a.close()
         b.close()
+
+
+def test_a_writer_waits_for_an_open_change_so_versions_commit_in_order(
+    nodes: tuple[Container, Container], faces_dir: Path
+) -> None:
+    """A change in flight holds the collection's version: a second writer waits for it instead of
+    committing a higher version first (which a reader could see, and then skip the lower one)."""
+    a, b = nodes
+    a.faces.create_collection("people")
+    first = _index(a, faces_dir / "obama/obama.jpg")
+    assert _all_ids(b) == {first}
+    engine = sa.create_engine(a.settings.database_url_resolved)
+    slow = "33333333-3333-4333-8333-333333333333"
+    later: list[str] = []
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":  # take the write lock now, as the UPDATE does on PostgreSQL
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # the slow writer, as the service writes: bump under the lock, stamp its face with that version
+        version = conn.scalar(
+            sa.text(
+                "UPDATE collections SET version = version + 1 WHERE collection_id = 'people'"
+                " RETURNING version"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO faces (face_id, collection_id, seq, image_id, box_left, box_top, box_width,"
+                " box_height, confidence, embedding, created_at, version) VALUES (:f, 'people', 99,"
+                " '44444444-4444-4444-8444-444444444444', 0.1, 0.1, 0.5, 0.5, 99.0, :e,"
+                " '2026-01-01 10:00:00', :v)"
+            ),
+            {"f": slow, "e": np.ones(128, "<f4").tobytes(), "v": version},
+        )
+        writer = threading.Thread(target=lambda: later.append(_index(a, faces_dir / "biden/biden.jpg")))
+        writer.start()
+        writer.join(1.5)
+        assert writer.is_alive(), "the second writer committed while the first still held the version"
+        assert _all_ids(b) == {first}  # neither change is visible yet (readers do not wait)
+        conn.commit()
+    writer.join(30)
+    engine.dispose()
+    assert len(later) == 1
+    assert _all_ids(b) == {first, slow, later[0]}
+    assert _kind(b)[0] == "delta"
