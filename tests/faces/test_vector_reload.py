@@ -18,6 +18,7 @@ from videolens.backends.metadata import database
 from videolens.container import Container
 from videolens.runtime.settings import Settings
 from videolens.services.errors import NotFoundError
+from videolens.services.faces import vector_cache
 from videolens.services.faces.vector_cache import Reload
 from videolens.vision.models import ModelRegistry
 
@@ -238,3 +239,26 @@ def test_a_writer_waits_for_an_open_change_so_versions_commit_in_order(
     assert len(later) == 1
     assert _all_ids(b) == {first, slow, later[0]}
     assert _kind(b)[0] == "delta"
+
+
+def test_a_node_behind_pruned_tombstones_loads_in_full(
+    nodes: tuple[Container, Container], faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vector_cache, "TOMBSTONE_VERSIONS_KEPT", 2)
+    a, b = nodes
+    a.faces.create_collection("people")
+    keep = _index(a, faces_dir / "obama/obama.jpg")
+    assert _all_ids(b) == {keep}
+    photo = faces_dir / "biden/biden.jpg"
+    for _ in range(3):  # six versions while B does not search: the oldest tombstones are pruned
+        a.faces.delete_faces("people", [_index(a, photo)])
+    engine = sa.create_engine(a.settings.database_url_resolved)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM face_tombstones")) == 1  # versions > current - 2
+    engine.dispose()
+    assert _all_ids(b) == {keep}
+    assert _kind(b) == ("full", 1, 0)
+    # within the window: incremental again
+    a.faces.delete_faces("people", [_index(a, photo)])
+    assert _all_ids(b) == {keep}
+    assert _kind(b) == ("delta", 0, 1)

@@ -47,7 +47,7 @@ from videolens.services.faces.records import (
     similarity,
     stored_face,
 )
-from videolens.services.faces.vector_cache import VectorCache
+from videolens.services.faces.vector_cache import VectorCache, prune_tombstones
 from videolens.services.pagination import decode_token, encode_token
 from videolens.vision.models import ModelRegistry
 from videolens.vision.similarity import distance_from_similarity
@@ -229,6 +229,7 @@ class FacesService:
                 s.add_all(
                     FaceTombstoneRow(collection_id=collection_id, version=version, face_id=f) for f in found
                 )
+                prune_tombstones(s, collection_id, version)
         deleted = [f for f in dict.fromkeys(face_ids) if f in found]
         missing = [
             UnsuccessfulDeletion(f, ["FACE_NOT_FOUND"]) for f in dict.fromkeys(face_ids) if f not in found
@@ -258,11 +259,11 @@ class FacesService:
         try:
             with self.db.session() as s:
                 row = self._collection_row(s, collection_id)
-                epoch, version = row.created_at.isoformat(), row.version
+                epoch, version, floor = row.created_at.isoformat(), row.version, row.tombstones_from
         except NotFoundError:
             self.vectors.drop(collection_id)  # deleted, perhaps on another node: free its vectors
             raise
-        index = self.vectors.get(collection_id, epoch, version)
+        index = self.vectors.get(collection_id, epoch, version, floor)
         max_distance = distance_from_similarity(threshold) if threshold > 0 else float("inf")
         hits = [
             [(fid, d) for fid, d in index.search(embedding, max_faces) if d <= max_distance]

@@ -10,16 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from videolens.backends.metadata.database import Database
-from videolens.backends.metadata.tables.faces import FaceRow, FaceTombstoneRow
+from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow, FaceTombstoneRow
 from videolens.backends.vectors.base import VectorIndex
 from videolens.backends.vectors.numpy_index import NumpyVectorIndex
 
 DIM = 128
 #: rows fetched per round trip of a full load: bounds the transient memory beside the index
 LOAD_CHUNK = 20_000
+#: tombstones of this many latest versions are kept; a node further behind than that loads in full
+TOMBSTONE_VERSIONS_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class VectorCache:
         self._lock = threading.Lock()
         self.last_reload: dict[str, Reload] = {}
 
-    def get(self, collection_id: str, epoch: str, version: int) -> VectorIndex:
+    def get(self, collection_id: str, epoch: str, version: int, floor: int = 0) -> VectorIndex:
+        """The collection's index at `version` or newer; `floor` is its `tombstones_from`."""
         with self._lock:
             entry = self._entries.get(collection_id)
             if entry is None or entry.epoch != epoch:
@@ -70,12 +74,15 @@ class VectorCache:
         with entry.lock:  # one refresh at a time per collection; the others wait and then see it done
             if entry.version < version:
                 start = time.perf_counter()
-                if entry.version < 0:
-                    added, removed = self._full(collection_id, version, entry.index), 0
-                    kind: Literal["full", "delta"] = "full"
-                else:
-                    added, removed = self._delta(collection_id, entry.version, version, entry.index)
-                    kind = "delta"
+                kind: Literal["full", "delta"] = "delta"
+                delta = None
+                if entry.version >= max(floor, 0):
+                    delta = self._delta(collection_id, entry.version, version, entry.index)
+                if delta is None:  # first load, or tombstones this node needs were pruned
+                    kind, fresh = "full", self._new_index()
+                    delta = self._full(collection_id, version, fresh), 0
+                    entry.index = fresh  # swapped in whole: searches never see a half-loaded index
+                added, removed = delta
                 entry.version = version
                 self.last_reload[collection_id] = Reload(kind, added, removed, time.perf_counter() - start)
         return entry.index
@@ -104,7 +111,8 @@ class VectorCache:
                 count += len(rows)
         return count
 
-    def _delta(self, collection_id: str, since: int, upto: int, index: VectorIndex) -> tuple[int, int]:
+    def _delta(self, collection_id: str, since: int, upto: int, index: VectorIndex) -> tuple[int, int] | None:
+        """Apply the changes in (since, upto]; None (nothing applied) when some were pruned meanwhile."""
         with self._db.session() as s:
             added = s.execute(
                 select(FaceRow.face_id, FaceRow.embedding)
@@ -124,10 +132,33 @@ class VectorCache:
                     )
                 )
             )
+            # read after the tombstones: a prune that removed some of them has committed by now
+            floor = s.scalar(
+                select(CollectionRow.tombstones_from).where(CollectionRow.collection_id == collection_id)
+            )
+        if floor is None or floor > since:
+            return None
         # adds first: a face added and deleted inside the window has no row left, only its tombstone
         _add_rows(index, added)
         index.remove(removed)
         return len(added), len(removed)
+
+
+def prune_tombstones(s: Session, collection_id: str, version: int) -> None:
+    """Drop the tombstones older than the kept window (inside the delete's locked transaction)."""
+    floor = version - TOMBSTONE_VERSIONS_KEPT
+    raised = s.execute(
+        update(CollectionRow)
+        .where(CollectionRow.collection_id == collection_id, CollectionRow.tombstones_from < floor)
+        .values(tombstones_from=floor)
+        .execution_options(synchronize_session=False)
+    )
+    if raised.rowcount:  # type: ignore[attr-defined]
+        s.execute(
+            delete(FaceTombstoneRow).where(
+                FaceTombstoneRow.collection_id == collection_id, FaceTombstoneRow.version <= floor
+            )
+        )
 
 
 def _binary_chunks(conn: Connection, collection_id: str, version: int) -> Iterator[Sequence[Any]]:

@@ -20,6 +20,8 @@ class CollectionRow(Base):
     #: bumped (under the row's write lock, in the transaction of the change) on every face insert or
     #: delete, so vector caches in any node can tell they are stale and read only the newer changes
     version: Mapped[int] = mapped_column(Integer, default=0)
+    #: tombstones at or below this version may have been pruned: a cache that old must load in full
+    tombstones_from: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FaceRow(Base):

@@ -14,6 +14,8 @@ def upgrade() -> None:
     # node starts with an empty cache), and an incremental read only asks for versions above its own
     with op.batch_alter_table("faces") as batch:
         batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("collections") as batch:
+        batch.add_column(sa.Column("tombstones_from", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_faces_collection_version", "faces", ["collection_id", "version"])
     op.create_table(
         "face_tombstones",
@@ -33,5 +35,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("face_tombstones")
     op.drop_index("ix_faces_collection_version", table_name="faces")
+    with op.batch_alter_table("collections") as batch:
+        batch.drop_column("tombstones_from")
     with op.batch_alter_table("faces") as batch:
         batch.drop_column("version")
