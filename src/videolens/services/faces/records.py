@@ -41,7 +41,7 @@ def stored_face(row: FaceRow) -> StoredFace:
     )
 
 
-def face_row(face: StoredFace, seq: int, embedding: np.ndarray, now: datetime) -> FaceRow:
+def face_row(face: StoredFace, seq: int, embedding: np.ndarray, now: datetime, version: int) -> FaceRow:
     box = face.bounding_box
     return FaceRow(
         face_id=face.face_id,
@@ -56,6 +56,7 @@ def face_row(face: StoredFace, seq: int, embedding: np.ndarray, now: datetime) -
         confidence=face.confidence,
         embedding=np.asarray(embedding, dtype="<f4").tobytes(),
         created_at=now,
+        version=version,
     )
 
 

@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from videolens.backends.metadata.database import Database
-from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
+from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow, FaceTombstoneRow
 from videolens.runtime.settings import Settings
 from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
 from videolens.services.faces.analysis import FaceAnalysis, largest_first
@@ -47,7 +47,7 @@ from videolens.services.faces.records import (
     similarity,
     stored_face,
 )
-from videolens.services.faces.vector_cache import VectorCache
+from videolens.services.faces.vector_cache import VectorCache, prune_tombstones
 from videolens.services.pagination import decode_token, encode_token
 from videolens.vision.models import ModelRegistry
 from videolens.vision.similarity import distance_from_similarity
@@ -58,7 +58,7 @@ class FacesService:
         self.settings = settings
         self.db = db
         self.analysis = FaceAnalysis(settings, models)
-        self.vectors = VectorCache(self._load_vectors)
+        self.vectors = VectorCache(db)
 
     # ---------------------------------------------------------------- collections
     def create_collection(self, collection_id: str, tags: dict[str, str] | None = None) -> Collection:
@@ -83,6 +83,7 @@ class FacesService:
         with self.db.session() as s:
             row = self._collection_row(s, collection_id)
             s.execute(delete(FaceRow).where(FaceRow.collection_id == collection_id))
+            s.execute(delete(FaceTombstoneRow).where(FaceTombstoneRow.collection_id == collection_id))
             s.delete(row)
         self.vectors.drop(collection_id)
 
@@ -155,7 +156,8 @@ class FacesService:
         now = datetime.now(UTC)
         records: list[FaceRecord] = []
         with self.db.session() as s:
-            coll = self._collection_row(s, collection_id, lock=True)
+            # the bump comes first: it takes the collection's write lock, so seq and version are ours
+            version = self._bump_version(s, collection_id) if accepted else 0
             seq = s.scalar(select(func.max(FaceRow.seq)).where(FaceRow.collection_id == collection_id))
             next_seq = (seq or 0) + 1
             for n, i in enumerate(accepted):
@@ -168,16 +170,8 @@ class FacesService:
                     confidence=detail.confidence,
                     collection_id=collection_id,
                 )
-                s.add(face_row(face, next_seq + n, embeddings[n], now))
+                s.add(face_row(face, next_seq + n, embeddings[n], now, version))
                 records.append(FaceRecord(face, detail))
-            old_version = coll.version
-            if records:
-                coll.version = old_version + 1
-            new_version = coll.version
-        if records:
-            self.vectors.apply(
-                collection_id, old_version, new_version, add=([r.face.face_id for r in records], embeddings)
-            )
         return IndexResult(records, unindexed, FACE_MODEL_VERSION)
 
     def list_faces(
@@ -212,7 +206,7 @@ class FacesService:
         for fid in face_ids:
             check_face_id(fid)
         with self.db.session() as s:
-            coll = self._collection_row(s, collection_id, lock=True)
+            self._collection_row(s, collection_id)
             found = set(
                 s.scalars(
                     select(FaceRow.face_id).where(
@@ -221,17 +215,25 @@ class FacesService:
                 )
             )
             if found:
-                s.execute(delete(FaceRow).where(FaceRow.face_id.in_(found)))
-            old_version = coll.version
-            if found:
-                coll.version = old_version + 1
-            new_version = coll.version
+                version = self._bump_version(s, collection_id)
+                # under the lock now: a concurrent delete of the same faces may have won, so keep what
+                # this transaction really deleted, and leave a tombstone for other nodes' caches
+                found = set(
+                    s.scalars(
+                        delete(FaceRow)
+                        .where(FaceRow.collection_id == collection_id, FaceRow.face_id.in_(found))
+                        .returning(FaceRow.face_id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+                s.add_all(
+                    FaceTombstoneRow(collection_id=collection_id, version=version, face_id=f) for f in found
+                )
+                prune_tombstones(s, collection_id, version)
         deleted = [f for f in dict.fromkeys(face_ids) if f in found]
         missing = [
             UnsuccessfulDeletion(f, ["FACE_NOT_FOUND"]) for f in dict.fromkeys(face_ids) if f not in found
         ]
-        if found:
-            self.vectors.apply(collection_id, old_version, new_version, remove=list(found))
         return DeleteResult(deleted, missing)
 
     # ---------------------------------------------------------------- search
@@ -254,9 +256,14 @@ class FacesService:
         check_threshold(threshold)
         if max_faces < 1 or max_faces > MAX_PAGE:
             raise InvalidParameterError("MaxFaces must be between 1 and 4096")
-        with self.db.session() as s:
-            version = self._collection_row(s, collection_id).version
-        index = self.vectors.get(collection_id, version)
+        try:
+            with self.db.session() as s:
+                row = self._collection_row(s, collection_id)
+                epoch, version, floor = row.created_at.isoformat(), row.version, row.tombstones_from
+        except NotFoundError:
+            self.vectors.drop(collection_id)  # deleted, perhaps on another node: free its vectors
+            raise
+        index = self.vectors.get(collection_id, epoch, version, floor)
         max_distance = distance_from_similarity(threshold) if threshold > 0 else float("inf")
         hits = [
             [(fid, d) for fid, d in index.search(embedding, max_faces) if d <= max_distance]
@@ -374,27 +381,22 @@ class FacesService:
         return CompareResult(src.details[src_i], matches, unmatched)
 
     # ---------------------------------------------------------------- helpers
-    def _collection_row(self, s: Session, collection_id: str, lock: bool = False) -> CollectionRow:
-        q = select(CollectionRow).where(CollectionRow.collection_id == collection_id)
-        if lock and not self.db.is_sqlite:
-            q = q.with_for_update()
-        row = s.scalar(q)
+    def _collection_row(self, s: Session, collection_id: str) -> CollectionRow:
+        row = s.scalar(select(CollectionRow).where(CollectionRow.collection_id == collection_id))
         if row is None:
             raise NotFoundError(f"collection {collection_id!r} does not exist")
         return row
 
-    def _load_vectors(self, collection_id: str) -> tuple[int, list[str], np.ndarray]:
-        with self.db.session() as s:
-            version = self._collection_row(s, collection_id).version
-            rows = s.execute(
-                select(FaceRow.face_id, FaceRow.embedding)
-                .where(FaceRow.collection_id == collection_id)
-                .order_by(FaceRow.seq)
-            ).all()
-        ids = [r[0] for r in rows]
-        vectors = (
-            np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, 128)
-            if rows
-            else np.empty((0, 128), np.float32)
+    def _bump_version(self, s: Session, collection_id: str) -> int:
+        """The collection's next version, taken with its write lock held to the end of the transaction
+        (a row lock on PostgreSQL, the database write lock on SQLite), so versions commit in order."""
+        version = s.scalar(
+            update(CollectionRow)
+            .where(CollectionRow.collection_id == collection_id)
+            .values(version=CollectionRow.version + 1)
+            .returning(CollectionRow.version)
+            .execution_options(synchronize_session=False)
         )
-        return version, ids, vectors
+        if version is None:
+            raise NotFoundError(f"collection {collection_id!r} does not exist")
+        return int(version)
