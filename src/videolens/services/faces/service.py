@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from videolens.backends.blobs.base import BlobStore
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
 from videolens.runtime.settings import Settings
@@ -47,6 +48,7 @@ from videolens.services.faces.records import (
     similarity,
     stored_face,
 )
+from videolens.services.faces.thumbnails import FaceThumbnails
 from videolens.services.faces.vector_cache import VectorCache
 from videolens.services.pagination import decode_token, encode_token
 from videolens.vision.models import ModelRegistry
@@ -54,9 +56,13 @@ from videolens.vision.similarity import distance_from_similarity
 
 
 class FacesService:
-    def __init__(self, settings: Settings, db: Database, models: ModelRegistry) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, models: ModelRegistry, blobs: BlobStore | None = None
+    ) -> None:
         self.settings = settings
         self.db = db
+        # without a blob store (a bare service in a script) faces are indexed without thumbnails
+        self.thumbnails = FaceThumbnails(blobs) if blobs is not None else None
         self.analysis = FaceAnalysis(settings, models)
         self.vectors = VectorCache(self._load_vectors)
 
@@ -82,9 +88,12 @@ class FacesService:
         check_collection_id(collection_id)
         with self.db.session() as s:
             row = self._collection_row(s, collection_id)
+            face_ids = list(s.scalars(select(FaceRow.face_id).where(FaceRow.collection_id == collection_id)))
             s.execute(delete(FaceRow).where(FaceRow.collection_id == collection_id))
             s.delete(row)
         self.vectors.drop(collection_id)
+        if self.thumbnails is not None:
+            self.thumbnails.delete(face_ids)
 
     def describe_collection(self, collection_id: str) -> Collection:
         check_collection_id(collection_id)
@@ -153,6 +162,14 @@ class FacesService:
         embeddings = self.analysis.embed(analysed.image, [analysed.detections[i] for i in accepted])
         image_id = str(uuid.uuid4())
         now = datetime.now(UTC)
+        face_ids = [str(uuid.uuid4()) for _ in accepted]
+        if self.thumbnails is not None:
+            # before the rows commit: a listed face always has its thumbnail (a failed insert leaves
+            # an orphan crop keyed by a face id nobody knows, which is harmless)
+            self.thumbnails.store(
+                analysed.image,
+                [(fid, analysed.details[i].bounding_box) for fid, i in zip(face_ids, accepted, strict=True)],
+            )
         records: list[FaceRecord] = []
         with self.db.session() as s:
             coll = self._collection_row(s, collection_id, lock=True)
@@ -161,7 +178,7 @@ class FacesService:
             for n, i in enumerate(accepted):
                 detail = analysed.details[i]
                 face = StoredFace(
-                    face_id=str(uuid.uuid4()),
+                    face_id=face_ids[n],
                     image_id=image_id,
                     external_image_id=external_image_id,
                     bounding_box=detail.bounding_box,
@@ -232,7 +249,50 @@ class FacesService:
         ]
         if found:
             self.vectors.apply(collection_id, old_version, new_version, remove=list(found))
+            if self.thumbnails is not None:
+                self.thumbnails.delete(found)
         return DeleteResult(deleted, missing)
+
+    def rename_person(self, collection_id: str, external_image_id: str, new_external_image_id: str) -> int:
+        """Give every face of a person (an ExternalImageId) another one; the number of faces renamed.
+
+        Renaming onto a name already in use merges the two people, as indexing under that name would.
+        """
+        check_collection_id(collection_id)
+        for value in (external_image_id, new_external_image_id):
+            if not EXTERNAL_ID_RE.match(value):
+                raise InvalidParameterError("ExternalImageId must match [a-zA-Z0-9_.\\-:]{1,255}")
+        with self.db.session() as s:
+            self._collection_row(s, collection_id, lock=True)
+            result = s.execute(
+                update(FaceRow)
+                .where(FaceRow.collection_id == collection_id, FaceRow.external_image_id == external_image_id)
+                .values(external_image_id=new_external_image_id)
+            )
+            renamed = int(getattr(result, "rowcount", 0) or 0)
+        if renamed == 0:
+            raise NotFoundError(f"nobody is named {external_image_id!r} in collection {collection_id!r}")
+        return renamed
+
+    def face_thumbnail(self, collection_id: str, face_id: str) -> bytes:
+        """The JPEG crop stored when the face was indexed."""
+        check_collection_id(collection_id)
+        check_face_id(face_id)
+        with self.db.session() as s:
+            self._collection_row(s, collection_id)
+            known = s.scalar(
+                select(FaceRow.face_id).where(
+                    FaceRow.collection_id == collection_id, FaceRow.face_id == face_id
+                )
+            )
+        if known is None:
+            raise NotFoundError(f"face {face_id} is not in collection {collection_id!r}")
+        jpeg = self.thumbnails.read(face_id) if self.thumbnails is not None else None
+        if jpeg is None:
+            raise NotFoundError(
+                f"face {face_id} has no thumbnail (it was indexed before thumbnails were kept)"
+            )
+        return jpeg
 
     # ---------------------------------------------------------------- search
     def search_embedding(
