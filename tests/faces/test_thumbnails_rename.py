@@ -1,4 +1,4 @@
-"""Face thumbnails (kept at index time on both doors, served over REST, deleted with the face) and renaming."""
+"""Face thumbnails (kept at index time on both doors, served over REST, deleted with the face), rename."""
 
 from __future__ import annotations
 

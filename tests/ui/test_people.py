@@ -109,7 +109,8 @@ def test_thumbnails_and_rename(ui: Watched, app: SecureApp, faces_dir: Path) -> 
     # one thumbnail per face, decoded by the browser (a broken image has naturalWidth 0)
     thumbs = card.get_by_role("img", name="of rose")
     page.wait_for_function(
-        "() => [...document.querySelectorAll('img.thumb')].filter((i) => i.complete && i.naturalWidth > 0).length == 2"
+        "() => [...document.querySelectorAll('img.thumb')]"
+        ".filter((i) => i.complete && i.naturalWidth > 0).length == 2"
     )
     assert thumbs.count() == 2
     sizes = thumbs.evaluate_all("(imgs) => imgs.map((i) => Math.max(i.naturalWidth, i.naturalHeight))")

@@ -39,7 +39,7 @@ function dropZone(label, onFiles) {
 
 /** The face's stored crop, fetched with the token (an <img src> sends no header) and shown as a blob: URL. */
 function thumbnail(collection, face, person, urls) {
-  const img = h("img", { class: "thumb", width: "56", height: "56", alt: `Face ${face.face_id.slice(0, 8)} of ${person}` });
+  const img = h("img", { class: "thumb", width: "44", height: "44", alt: `Face ${face.face_id.slice(0, 8)} of ${person}` });
   api(`/v1/collections/${encodeURIComponent(collection)}/faces/${face.face_id}/thumbnail`, { raw: true })
     .then((r) => r.blob())
     .then((b) => { const url = URL.createObjectURL(b); urls.push(url); img.src = url; })
@@ -55,7 +55,7 @@ export async function render(main) {
   main.append(h("h1", {}, "People"));
   const { collections } = await api("/v1/collections");
   const picker = h("select", { name: "collection" }, collections.map((c) => h("option", { value: c.collection_id }, c.collection_id)));
-  const cards = h("div", { class: "cards", role: "list", "aria-label": "People" });
+  const cards = h("div", { class: "cards wide", role: "list", "aria-label": "People" });
   const results = h("ul", { class: "results", "aria-label": "Enrolment results", "aria-live": "polite" });
   const name = h("input", { name: "person", required: true, pattern: "[a-zA-Z0-9_.\\-:]+", placeholder: "e.g. alice" });
   const searchOut = h("div", { "aria-live": "polite" });
