@@ -43,8 +43,9 @@ WEB_DEPS := tests/streams/web/node_modules/.package-lock.json
 $(WEB_DEPS): tests/streams/web/package.json tests/streams/web/package-lock.json
 	npm ci --prefix tests/streams/web --no-audit --no-fund --loglevel=error
 
-# hls.js for the web UI's Live page (src/videolens/api/ui/node_modules, gitignored; served at /ui/vendor/).
-# Without npm the UI still runs: video then plays natively where the browser can, without overlays.
+# hls.js for the web UI's Live page and swagger-ui-dist for /docs (src/videolens/api/ui/node_modules,
+# gitignored; served at /ui/vendor/ and /docs/). Without npm the UI still runs: video then plays natively
+# where the browser can, without overlays, and /docs points at /openapi.json.
 UI_DEPS := src/videolens/api/ui/node_modules/.package-lock.json
 $(UI_DEPS): src/videolens/api/ui/package.json src/videolens/api/ui/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix src/videolens/api/ui --no-audit --no-fund --loglevel=error; \

@@ -76,7 +76,7 @@ class Container:
         )
         # tests and multi-container processes share one registry so models load once
         self.models = models or ModelRegistry(settings)
-        self.faces = FacesService(settings, self.db, self.models)
+        self.faces = FacesService(settings, self.db, self.models, self.blobs)
         self.storage = StorageService(settings, self.db, self.blobs)
         self.keys = KeysService(settings, self.db)
         self.auth = AuthService(settings, self.db, self.keys)

@@ -38,6 +38,7 @@ READ_ONLY_POSTS = {
 #: GET routes stronger than viewer: they reveal secrets (webhook signing keys, token metadata)
 PRIVILEGED_GETS = {
     "/v1/tokens": Role.ADMIN,
+    "/v1/access-keys": Role.ADMIN,  # key ids and roles of every SigV4 credential
     "/v1/topics/{topic}/subscriptions": Role.OPERATOR,
     "/v1/subscriptions/{subscription_arn}": Role.OPERATOR,
     "/v1/events/unsubscribe": Role.OPERATOR,  # a GET link that changes state
@@ -147,10 +148,10 @@ def test_every_route_refuses_and_admits(walked_app: SecureApp, caplog: pytest.Lo
 
 
 def policy(method: str, template: str) -> Role:
-    """The rule the declarations follow: reads for viewers, changes for operators, tokens for admins."""
+    """The rule the declarations follow: reads for viewers, changes for operators, credentials for admins."""
     if template in PRIVILEGED_GETS:
         return PRIVILEGED_GETS[template]
-    if template.startswith("/v1/tokens") or template.startswith("/v1/future"):
+    if template.startswith(("/v1/tokens", "/v1/access-keys", "/v1/future")):
         return Role.ADMIN
     if method in ("GET", "HEAD") or template in READ_ONLY_POSTS:
         return Role.VIEWER

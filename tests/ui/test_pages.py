@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser
@@ -44,6 +45,49 @@ def test_every_page_at_both_sizes(
             assert path.stat().st_size < 200_000, path
     check_recordings(browser, scene)
     check_sightings(browser, scene, media_dir)
+    check_recordings_from_sightings(browser, scene)
+
+
+def check_recordings_from_sightings(browser: Browser, app: SecureApp) -> None:
+    """With the processor (and so its records) gone, the sightings index still marks who was seen where."""
+    operator = app.bearer(Role.OPERATOR)
+    assert httpx.post(app.url + "/v1/processors/door/stop", headers=operator).status_code < 300
+    deadline = time.monotonic() + 30
+    while (gone := httpx.delete(app.url + "/v1/processors/door", headers=operator)).status_code == 409:
+        assert time.monotonic() < deadline, gone.text  # 409 while it is still stopping
+        time.sleep(0.3)
+    assert gone.status_code < 300, gone.text
+    assert httpx.get(app.url + "/v1/processors", headers=operator).json()["processors"] == []
+    arn = httpx.get(app.url + "/v1/streams/lobby", headers=operator).json()["arn"]
+    faces = httpx.get(app.url + "/v1/collections/people/faces", headers=operator).json()["faces"]
+    obama = next(f["face_id"] for f in faces if f["external_image_id"] == "obama")
+    seen = httpx.get(
+        app.url + "/v1/sightings/search",
+        params={"collection_id": "people", "face_id": obama, "stream": arn},
+        headers=operator,
+    ).json()["Sightings"]
+    fragments = {f for s in seen for f in s["fragments"]}
+    assert fragments, "check_sightings found obama on the stream"
+    w = watch(browser, app.url)
+    try:
+        w.sign_in(token(app, Role.VIEWER))
+        page = w.page
+        page.get_by_role("link", name="Recordings").click()
+        page.locator(".timeline .segment").first.wait_for()
+        marked = page.locator(".timeline .segment.faces")
+        labels = marked.evaluate_all("(els) => els.map((e) => e.getAttribute('aria-label'))")
+        obama_marks = [label for label in labels if "obama" in label.split(", faces: ")[-1]]
+        # every retained fragment the index saw him in is marked (older ones may have left the timeline)
+        retained = {
+            f["fragment_number"]
+            for f in httpx.get(
+                app.url + "/v1/streams/lobby/fragments?max_results=1000", headers=operator
+            ).json()["fragments"]
+        }
+        assert len(obama_marks) >= len(fragments & retained) > 0, (labels, fragments, retained)
+        assert w.errors == [] and w.foreign() == []
+    finally:
+        w.page.context.close()
 
 
 def check_sightings(browser: Browser, app: SecureApp, media_dir: Path) -> None:

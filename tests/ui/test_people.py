@@ -89,3 +89,38 @@ def test_viewer_sees_no_delete_and_gets_403(browser: object, app: SecureApp, fac
         assert [e for e in ui.errors if "403" not in e] == [] and ui.foreign() == []
     finally:
         ui.page.context.close()
+
+
+def test_thumbnails_and_rename(ui: Watched, app: SecureApp, faces_dir: Path) -> None:
+    operator = {"Authorization": f"Bearer {token(app, Role.OPERATOR)}"}
+    httpx.post(app.url + "/v1/collections", json={"collection_id": "staff"}, headers=operator)
+    for photo in sorted((faces_dir / "rose_leslie").glob("*.jpg"))[:2]:
+        r = httpx.post(
+            app.url + "/v1/collections/staff/faces?external_image_id=rose&max_faces=1",
+            content=photo.read_bytes(),
+            headers={**operator, "Content-Type": "image/jpeg"},
+        )
+        assert r.status_code == 200 and len(r.json()["records"]) == 1, r.text
+    ui.sign_in(token(app, Role.OPERATOR))
+    page = ui.page
+    page.get_by_role("link", name="People").click()
+    card = page.get_by_role("listitem", name="rose")
+    card.get_by_text("2 faces").wait_for()
+    # one thumbnail per face, decoded by the browser (a broken image has naturalWidth 0)
+    thumbs = card.get_by_role("img", name="of rose")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.thumb')]"
+        ".filter((i) => i.complete && i.naturalWidth > 0).length == 2"
+    )
+    assert thumbs.count() == 2
+    sizes = thumbs.evaluate_all("(imgs) => imgs.map((i) => Math.max(i.naturalWidth, i.naturalHeight))")
+    assert all(32 <= s <= 128 for s in sizes), sizes
+    assert all(src.startswith("blob:") for src in thumbs.evaluate_all("(imgs) => imgs.map((i) => i.src)"))
+
+    card.get_by_label("New name for rose").fill("rose.leslie")
+    card.get_by_role("button", name="Rename").click()
+    page.get_by_role("listitem", name="rose.leslie").get_by_text("2 faces").wait_for()
+    assert page.get_by_role("listitem", name="rose", exact=True).count() == 0
+    faces = httpx.get(app.url + "/v1/collections/staff/faces", headers=operator).json()["faces"]
+    assert [f["external_image_id"] for f in faces] == ["rose.leslie", "rose.leslie"]
+    assert ui.errors == [] and ui.foreign() == []

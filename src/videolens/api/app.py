@@ -7,8 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from videolens import __version__
 from videolens.api.auth import annotate_openapi, enforce_declared_access, public
@@ -17,6 +16,7 @@ from videolens.api.aws.dispatch import AwsDispatcher
 from videolens.api.http_metrics import HttpMetrics
 from videolens.api.openapi import install_openapi
 from videolens.api.problems import install_problem_handlers
+from videolens.api.rest import access_keys as access_keys_routes
 from videolens.api.rest import analyzers as analyzers_routes
 from videolens.api.rest import anonymize as anonymize_routes
 from videolens.api.rest import auth as auth_routes
@@ -32,6 +32,7 @@ from videolens.api.rest import processors as processors_routes
 from videolens.api.rest import sightings as sightings_routes
 from videolens.api.rest import streams as streams_routes
 from videolens.api.rest import updates as updates_routes
+from videolens.api.swagger import install_swagger_ui
 from videolens.api.ui.routes import build_router as build_ui_router
 from videolens.container import Container
 
@@ -76,9 +77,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     def openapi_json() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False, dependencies=[public(when="docs_public")])
-    def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="videolens API")
+    install_swagger_ui(app)  # local swagger-ui-dist files: no request leaves the origin
 
     def openapi() -> dict[str, Any]:
         # FastAPI caches the document; adding the declared access to it again is idempotent
@@ -88,6 +87,7 @@ def create_app(container: Container, *, run_background: bool = True) -> FastAPI:
     install_openapi(app)  # after the access annotation: it documents every error response it adds
 
     app.include_router(auth_routes.router)
+    app.include_router(access_keys_routes.router)
     app.include_router(faces_routes.router)
     app.include_router(jobs_routes.router)
     app.include_router(events_routes.router)

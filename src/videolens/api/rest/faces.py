@@ -99,6 +99,15 @@ class RecognizeResult(BaseModel):
     faces: list[RecognizedFace]
 
 
+class RenamePersonRequest(BaseModel):
+    new_external_image_id: str = Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9_.\-:]+$")
+
+
+class RenamedPerson(BaseModel):
+    external_image_id: str
+    faces_renamed: int
+
+
 @router.post(
     "/collections", status_code=201, response_model=Collection, dependencies=[require_role(Role.OPERATOR)]
 )
@@ -192,6 +201,32 @@ def delete_faces(collection_id: str, body: DeleteFacesRequest, c: ContainerDep) 
 )
 def delete_face(collection_id: str, face_id: str, c: ContainerDep) -> DeleteResult:
     return c.faces.delete_faces(collection_id, [face_id])
+
+
+@router.get(
+    "/collections/{collection_id}/faces/{face_id}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the face as indexed, at most 128 px"}},
+    dependencies=[require_role(Role.VIEWER, signed_url=True)],
+)
+def face_thumbnail(collection_id: str, face_id: str, c: ContainerDep) -> Response:
+    """The small JPEG crop kept when the face was indexed (natively or through the AWS door)."""
+    jpeg = c.faces.face_thumbnail(collection_id, face_id)
+    # a face id never gets another image: the crop can be cached for as long as the face lives
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.post(
+    "/collections/{collection_id}/people/{external_image_id}/rename",
+    response_model=RenamedPerson,
+    dependencies=[require_role(Role.OPERATOR)],
+)
+def rename_person(
+    collection_id: str, external_image_id: str, body: RenamePersonRequest, c: ContainerDep
+) -> RenamedPerson:
+    """Every face indexed under `external_image_id` gets the new ExternalImageId (a name in use merges)."""
+    n = c.faces.rename_person(collection_id, external_image_id, body.new_external_image_id)
+    return RenamedPerson(external_image_id=body.new_external_image_id, faces_renamed=n)
 
 
 @router.get(

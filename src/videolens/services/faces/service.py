@@ -10,15 +10,16 @@ import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from videolens.backends.blobs.base import BlobStore
 from videolens.backends.metadata.database import Database
 from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow, FaceTombstoneRow
 from videolens.runtime.settings import Settings
 from videolens.services.errors import AlreadyExistsError, InvalidParameterError, NotFoundError
 from videolens.services.faces.analysis import FaceAnalysis, largest_first
+from videolens.services.faces.compare import compare_faces
 from videolens.services.faces.models import (
     AttributeLevel,
     Collection,
-    ComparedMatch,
     CompareResult,
     DeleteResult,
     DetectedFaces,
@@ -32,6 +33,7 @@ from videolens.services.faces.models import (
     UnindexedFace,
     UnsuccessfulDeletion,
 )
+from videolens.services.faces.people import face_thumbnail, rename_person
 from videolens.services.faces.quality import quality_reasons
 from videolens.services.faces.records import (
     EXTERNAL_ID_RE,
@@ -47,6 +49,7 @@ from videolens.services.faces.records import (
     similarity,
     stored_face,
 )
+from videolens.services.faces.thumbnails import FaceThumbnails
 from videolens.services.faces.vector_cache import VectorCache, prune_tombstones
 from videolens.services.pagination import decode_token, encode_token
 from videolens.vision.models import ModelRegistry
@@ -54,9 +57,13 @@ from videolens.vision.similarity import distance_from_similarity
 
 
 class FacesService:
-    def __init__(self, settings: Settings, db: Database, models: ModelRegistry) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, models: ModelRegistry, blobs: BlobStore | None = None
+    ) -> None:
         self.settings = settings
         self.db = db
+        # without a blob store (a bare service in a script) faces are indexed without thumbnails
+        self.thumbnails = FaceThumbnails(blobs) if blobs is not None else None
         self.analysis = FaceAnalysis(settings, models)
         self.vectors = VectorCache(db)
 
@@ -82,10 +89,13 @@ class FacesService:
         check_collection_id(collection_id)
         with self.db.session() as s:
             row = self._collection_row(s, collection_id)
+            face_ids = list(s.scalars(select(FaceRow.face_id).where(FaceRow.collection_id == collection_id)))
             s.execute(delete(FaceRow).where(FaceRow.collection_id == collection_id))
             s.execute(delete(FaceTombstoneRow).where(FaceTombstoneRow.collection_id == collection_id))
             s.delete(row)
         self.vectors.drop(collection_id)
+        if self.thumbnails is not None:
+            self.thumbnails.delete(face_ids)
 
     def describe_collection(self, collection_id: str) -> Collection:
         check_collection_id(collection_id)
@@ -154,6 +164,14 @@ class FacesService:
         embeddings = self.analysis.embed(analysed.image, [analysed.detections[i] for i in accepted])
         image_id = str(uuid.uuid4())
         now = datetime.now(UTC)
+        face_ids = [str(uuid.uuid4()) for _ in accepted]
+        if self.thumbnails is not None:
+            # before the rows commit: a listed face always has its thumbnail (a failed insert leaves
+            # an orphan crop keyed by a face id nobody knows, which is harmless)
+            self.thumbnails.store(
+                analysed.image,
+                [(fid, analysed.details[i].bounding_box) for fid, i in zip(face_ids, accepted, strict=True)],
+            )
         records: list[FaceRecord] = []
         with self.db.session() as s:
             # the bump comes first: it takes the collection's write lock, so seq and version are ours
@@ -163,7 +181,7 @@ class FacesService:
             for n, i in enumerate(accepted):
                 detail = analysed.details[i]
                 face = StoredFace(
-                    face_id=str(uuid.uuid4()),
+                    face_id=face_ids[n],
                     image_id=image_id,
                     external_image_id=external_image_id,
                     bounding_box=detail.bounding_box,
@@ -234,7 +252,17 @@ class FacesService:
         missing = [
             UnsuccessfulDeletion(f, ["FACE_NOT_FOUND"]) for f in dict.fromkeys(face_ids) if f not in found
         ]
+        if found and self.thumbnails is not None:
+            self.thumbnails.delete(list(found))
         return DeleteResult(deleted, missing)
+
+    def rename_person(self, collection_id: str, external_image_id: str, new_external_image_id: str) -> int:
+        """Give every face of a person (an ExternalImageId) another one; the number of faces renamed."""
+        return rename_person(self.db, collection_id, external_image_id, new_external_image_id)
+
+    def face_thumbnail(self, collection_id: str, face_id: str) -> bytes:
+        """The JPEG crop stored when the face was indexed."""
+        return face_thumbnail(self.db, self.thumbnails, collection_id, face_id)
 
     # ---------------------------------------------------------------- search
     def search_embedding(
@@ -354,31 +382,7 @@ class FacesService:
         quality_filter: QualityFilter = "NONE",
     ) -> CompareResult:
         threshold = self.settings.face_match_threshold if threshold is None else threshold
-        check_threshold(threshold)
-        check_quality_filter(quality_filter)
-        src = self.analysis.analyse(source)
-        src_order = largest_first(src)
-        if not src_order:
-            raise InvalidParameterError("there are no faces in the source image")
-        tgt = self.analysis.analyse(target)
-        src_i = src_order[0]
-        src_vec = self.analysis.embed(src.image, [src.detections[src_i]])[0]
-        tgt_keep = [
-            i
-            for i in largest_first(tgt)
-            if not quality_reasons(tgt.details[i], tgt.width, tgt.height, quality_filter)
-        ]
-        tgt_vecs = self.analysis.embed(tgt.image, [tgt.detections[i] for i in tgt_keep])
-        matches: list[ComparedMatch] = []
-        unmatched = []
-        for n, i in enumerate(tgt_keep):
-            sim = similarity(float(np.linalg.norm(tgt_vecs[n] - src_vec)))
-            if sim >= threshold:
-                matches.append(ComparedMatch(sim, tgt.details[i]))
-            else:
-                unmatched.append(tgt.details[i])
-        matches.sort(key=lambda m: -m.similarity)
-        return CompareResult(src.details[src_i], matches, unmatched)
+        return compare_faces(self.analysis, source, target, threshold, quality_filter)
 
     # ---------------------------------------------------------------- helpers
     def _collection_row(self, s: Session, collection_id: str) -> CollectionRow:

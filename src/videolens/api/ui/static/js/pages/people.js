@@ -37,6 +37,16 @@ function dropZone(label, onFiles) {
   return zone;
 }
 
+/** The face's stored crop, fetched with the token (an <img src> sends no header) and shown as a blob: URL. */
+function thumbnail(collection, face, person, urls) {
+  const img = h("img", { class: "thumb", width: "44", height: "44", alt: `Face ${face.face_id.slice(0, 8)} of ${person}` });
+  api(`/v1/collections/${encodeURIComponent(collection)}/faces/${face.face_id}/thumbnail`, { raw: true })
+    .then((r) => r.blob())
+    .then((b) => { const url = URL.createObjectURL(b); urls.push(url); img.src = url; })
+    .catch(() => img.replaceWith(h("span", { class: "thumb none", title: "No thumbnail (indexed before they were kept)" }, "?")));
+  return img;
+}
+
 function reasonText(unindexed) {
   return unindexed.map((u) => u.reasons.join(", ").toLowerCase().replaceAll("_", " ")).join("; ");
 }
@@ -45,12 +55,14 @@ export async function render(main) {
   main.append(h("h1", {}, "People"));
   const { collections } = await api("/v1/collections");
   const picker = h("select", { name: "collection" }, collections.map((c) => h("option", { value: c.collection_id }, c.collection_id)));
-  const cards = h("div", { class: "cards", role: "list", "aria-label": "People" });
+  const cards = h("div", { class: "cards wide", role: "list", "aria-label": "People" });
   const results = h("ul", { class: "results", "aria-label": "Enrolment results", "aria-live": "polite" });
   const name = h("input", { name: "person", required: true, pattern: "[a-zA-Z0-9_.\\-:]+", placeholder: "e.g. alice" });
   const searchOut = h("div", { "aria-live": "polite" });
 
+  const urls = []; // blob: URLs of the thumbnails shown, released on every refresh
   const refresh = async () => {
+    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
     if (!picker.value) { clear(cards, h("p", {}, "No collection yet.")); return; }
     const faces = await allFaces(picker.value);
     const people = byPerson(faces);
@@ -63,6 +75,7 @@ export async function render(main) {
     h("h3", {}, person),
     h("p", {}, `${faces.length} face${faces.length === 1 ? "" : "s"}`),
     h("ul", { class: "plain faces" }, faces.map((f) => h("li", {},
+      f.external_image_id ? thumbnail(picker.value, f, person, urls) : null,
       h("code", {}, f.face_id.slice(0, 8)), ` ${f.confidence.toFixed(1)}%`,
       session.can("operator") ? h("button", { type: "button", class: "danger small", "aria-label": `Remove face ${f.face_id} of ${person}`,
         onclick: () => attempt(async () => {
@@ -75,7 +88,25 @@ export async function render(main) {
         await api(`/v1/collections/${encodeURIComponent(picker.value)}/faces/delete`, { method: "POST", body: { face_ids: faces.map((f) => f.face_id) } });
         say(`${person} removed.`, "ok");
         await refresh();
-      }) }, "Remove person") : null);
+      }) }, "Remove person") : null,
+    session.can("operator") && faces[0].external_image_id ? renameForm(person) : null);
+
+  const renameForm = (person) => {
+    const input = h("input", { name: "new_name", required: true, pattern: "[a-zA-Z0-9_.\\-:]+", value: person });
+    const form = h("form", { class: "inline", "aria-label": `Rename ${person}` },
+      field(`New name for ${person}`, input), h("button", { type: "submit" }, "Rename"));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (input.value === person) return;
+      attempt(async () => {
+        const r = await api(`/v1/collections/${encodeURIComponent(picker.value)}/people/${encodeURIComponent(person)}/rename`,
+          { method: "POST", body: { new_external_image_id: input.value } });
+        say(`${person} is now ${r.external_image_id} (${r.faces_renamed} face${r.faces_renamed === 1 ? "" : "s"}).`, "ok");
+        await refresh();
+      });
+    });
+    return form;
+  };
 
   const enrol = async (files) => {
     if (!picker.value) { say("Create a collection first."); return; }

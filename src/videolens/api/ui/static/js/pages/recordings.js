@@ -1,9 +1,9 @@
-// Recordings: per stream, a timeline of the retained fragments; play a moment, export or anonymize a clip.
+// Recordings: per stream, a timeline of the retained fragments (marked where faces were seen); play, export, anonymize.
 
 import { api, playable, session } from "../api.js";
 import { attempt, say } from "../app.js";
 import { clear, field, h, section, when } from "../dom.js";
-import { activityOf, timeline } from "../model.js";
+import { activityOf, byPerson, timeline } from "../model.js";
 
 export const title = "Recordings";
 
@@ -26,6 +26,34 @@ async function processorRecords(streamArn) {
   return records;
 }
 
+/** Fragments where the sightings index saw an enrolled person on this stream (kept after the processor's
+ * records are gone): one /v1/sightings/search per person, with the person's first face. */
+async function sightingMarks(streamArn) {
+  const marks = new Map();
+  const { collections } = await api("/v1/collections");
+  for (const c of collections) {
+    const coll = encodeURIComponent(c.collection_id);
+    const { faces } = await api(`/v1/collections/${coll}/faces?max_results=4096`);
+    for (const [person, list] of byPerson(faces.filter((f) => f.external_image_id))) {
+      const q = new URLSearchParams({ collection_id: c.collection_id, face_id: list[0].face_id, stream: streamArn });
+      const { Sightings } = await api(`/v1/sightings/search?${q}`);
+      for (const s of Sightings) {
+        for (const fragment of s.fragments || []) {
+          if (!marks.has(fragment)) marks.set(fragment, new Set());
+          marks.get(fragment).add(person);
+        }
+      }
+    }
+  }
+  return marks;
+}
+
+function merged(...maps) {
+  const out = new Map();
+  for (const m of maps) for (const [k, names] of m) out.set(k, new Set([...(out.get(k) || []), ...names]));
+  return out;
+}
+
 export async function render(main) {
   main.append(h("h1", {}, "Recordings"));
   const { streams } = await api("/v1/streams");
@@ -42,7 +70,9 @@ export async function render(main) {
     if (!picker.value) { clear(bar, h("p", {}, "No streams.")); return; }
     const { fragments } = await api(`/v1/streams/${encodeURIComponent(picker.value)}/fragments?max_results=1000`);
     const stream = streams.find((x) => x.name === picker.value);
-    const activity = activityOf(await processorRecords(stream.arn).catch(() => []));
+    const [records, sighted] = await Promise.all([
+      processorRecords(stream.arn).catch(() => []), sightingMarks(stream.arn).catch(() => new Map())]);
+    const activity = merged(activityOf(records), sighted);
     current = timeline(fragments);
     clear(bar, current.segments.map((s) => h("button", {
       type: "button", class: activity.has(s.fragment.fragment_number) ? "segment faces" : "segment",
