@@ -222,8 +222,11 @@ def worker() -> None:
     """Run job workers and the notification dispatcher in this process (scale out: one per machine)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with cli_container() as container, _local_workers(container):
-        console.print(f"{container.settings.job_workers} job worker(s) running; Ctrl-C to stop")
+    from videolens.cli.worker_metrics import worker_metrics
+
+    with cli_container() as container, _local_workers(container), worker_metrics(container) as port:
+        where = f", metrics on port {port}" if port is not None else ""
+        console.print(f"{container.settings.job_workers} job worker(s) running{where}; Ctrl-C to stop")
         try:
             while not stop.wait(1.0):
                 pass

@@ -16,6 +16,7 @@ from videolens.runtime.settings import Settings
 def worker() -> None:
     """Run jobs, processors, analyzers, pulls and event delivery here (no HTTP); stop with SIGTERM/Ctrl-C."""
     from videolens.cli.common import err_console
+    from videolens.cli.worker_metrics import worker_metrics
     from videolens.container import Container
     from videolens.runtime.logging import configure_logging
 
@@ -26,14 +27,17 @@ def worker() -> None:
     container = Container(settings)
     try:
         container.start_background()
-        err_console.print(
-            f"videolens worker: {settings.job_workers} job worker(s), {settings.processor_slots} processor "
-            "slot(s), event delivery; SIGTERM or Ctrl-C to stop"
-        )
-        try:
-            while not stop.wait(1.0):
+        with worker_metrics(container) as port:
+            err_console.print(
+                f"videolens worker: {settings.job_workers} job worker(s), {settings.processor_slots} "
+                "processor slot(s), event delivery"
+                + (f", metrics on port {port}" if port is not None else "")
+                + "; SIGTERM or Ctrl-C to stop"
+            )
+            try:
+                while not stop.wait(1.0):
+                    pass
+            except KeyboardInterrupt:
                 pass
-        except KeyboardInterrupt:
-            pass
     finally:
         container.close()

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     #: routes declared "public when <setting>" answer without a credential when the setting is on
     metrics_public: bool = False
     docs_public: bool = False
+    #: `videolens worker` / `jobs worker` serve their own Prometheus metrics (the analyzers, processors
+    #: and jobs they run) on this port of `host` when set; unauthenticated, so in secure mode only
+    #: together with VIDEOLENS_METRICS_PUBLIC=true
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     # faces
     max_image_bytes: int = 15 * 1024 * 1024
