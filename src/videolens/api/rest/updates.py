@@ -105,9 +105,19 @@ async def _changes(request: Request, c: Container, kinds: list[str]) -> AsyncIte
         await asyncio.sleep(TICK_S)
 
 
+#: what the OpenAPI document says of an event stream (it does not end: clients read it as it comes)
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "an endless stream of Server-Sent Events (`text/event-stream`)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
 @router.get(
     "/updates",
     response_class=StreamingResponse,
+    responses=SSE_RESPONSE,
     summary="Server-Sent Events: job progress, processor state, new sightings groups",
     dependencies=[require_role(Role.VIEWER)],
 )
@@ -173,6 +183,7 @@ async def _results(request: Request, c: Container, arn: str) -> AsyncIterator[by
 @router.get(
     "/processors/{name}/results",
     response_class=StreamingResponse,
+    responses=SSE_RESPONSE,
     tags=["processors"],
     summary="Server-Sent Events: the records a processor writes from now on (its output data stream)",
     dependencies=[require_role(Role.VIEWER)],

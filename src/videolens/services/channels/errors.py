@@ -12,10 +12,10 @@ class ChannelStateError(ConflictError):
 
 
 class UnprocessableSettingsError(InvalidParameterError):
-    """Settings that parse but cannot be carried out (MediaLive: 422 UnprocessableEntity)."""
+    """Settings that parse but cannot be carried out (MediaLive: 422 UnprocessableEntity; the native
+    door answers 400 with this code, like every other invalid parameter)."""
 
     code = "unprocessable-settings"
-    http_status = 422
 
     def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
