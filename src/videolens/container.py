@@ -161,6 +161,7 @@ class Container:
             self.streams,
             self.datastreams,
             leases,
+            heartbeat=False,
         )
         self.background.append(self.analyzer_engine)
         self.jobs.types.register(ModelAnalysisJob(self.storage, self.models_service, self.datastreams))

@@ -82,8 +82,9 @@ def test_object_store_outage_during_ingest(cluster: LocalCluster, hamilton_mkv_3
     time.sleep(1.0)
     cluster.seaweed.stop()
     time.sleep(10.0)
-    cluster.seaweed.start()
+    # from the restart on: the gateway takes writes again before start() has seen it ready (12-45 s here)
     back = time.monotonic()
+    cluster.seaweed.start()
     producer.join(120)
     errors = [x for x in acks if x.event == "ERROR"]
     persisted = [x for x in acks if x.event == "PERSISTED"]

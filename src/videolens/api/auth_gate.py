@@ -89,9 +89,10 @@ class AuthGate:
             scope[IDENTITY_KEY] = DEV_IDENTITY
             await self.app(scope, receive, send)
             return
-        route, _full = match_route(self.routes(scope), scope)
-        # a path no route serves still needs a credential: unknown paths tell nothing to strangers
-        access = route.access if route is not None else UNMATCHED
+        route, full = match_route(self.routes(scope), scope)
+        # a path no route serves still needs a credential: unknown paths tell nothing to strangers; a
+        # method a public route does not take (POST / beside the UI's GET /) is no public route either
+        access = route.access if route is not None and full else UNMATCHED
         if access.is_public(self.settings):
             await self.app(scope, receive, send)
             return

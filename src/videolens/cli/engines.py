@@ -26,6 +26,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (all held open while picking, so none is handed out twice)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def wait_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -61,6 +73,14 @@ def _binary(name: str) -> str:
     return found
 
 
+#: every listener of `weed server` gets its own port: the S3 gateway's Iceberg and Lance listeners
+#: default to fixed ports, so two servers on one machine would otherwise clash
+SEAWEED_PORTS = [
+    "master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc",
+    "s3_iceberg", "s3_lance",
+]  # fmt: skip
+
+
 @dataclass
 class SeaweedFS:
     """`weed server` with master, volume, filer and S3 on loopback; S3 signatures checked against one
@@ -79,11 +99,23 @@ class SeaweedFS:
     def start(self) -> SeaweedFS:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "data").mkdir(exist_ok=True)
-        if not self.ports:
-            names = ["master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3", "s3_grpc"]
-            # the S3 gateway's Iceberg and Lance listeners default to fixed ports: two servers would clash
-            names += ["s3_iceberg", "s3_lance"]
-            self.ports = {n: free_port() for n in names}
+        fixed_ports = bool(self.ports)
+        for attempt in range(3):
+            if not fixed_ports:
+                self.ports = dict(zip(SEAWEED_PORTS, free_ports(len(SEAWEED_PORTS)), strict=True))
+            try:
+                self._launch()
+                return self
+            except RuntimeError:
+                # another process took one of the ten ports between the pick and weed's bind: pick again
+                if self.proc is not None and self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait(10)
+                if fixed_ports or attempt == 2:
+                    raise
+        return self
+
+    def _launch(self) -> None:
         config = {
             "identities": [
                 {
@@ -120,7 +152,6 @@ class SeaweedFS:
         log = open(self.root / "weed.log", "ab")  # noqa: SIM115 - the child keeps it
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
-        return self
 
     def _wait_ready(self, timeout_s: float = 60.0) -> None:
         import boto3

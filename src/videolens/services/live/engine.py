@@ -75,8 +75,12 @@ class LiveEngine:
         datastreams: DataStreamsService,
         leases: LeaseStore,
         owner: str | None = None,
+        heartbeat: bool = True,
     ) -> None:
         self.settings = settings
+        #: whether this engine's heartbeat lease tells Describe "a processors worker is running" (the
+        #: analyzers' engine runs no stream processor, so it must not say so)
+        self.announces_worker = heartbeat
         self.processors = processors
         self.streams = streams
         self.datastreams = datastreams
@@ -97,7 +101,8 @@ class LiveEngine:
             self.processors.prune_worker_heartbeats()
         except Exception:  # housekeeping: a busy database must not keep the engine from starting
             log.exception("could not prune old worker heartbeats")
-        self._heartbeat = self.leases.take(worker_lease_key(self.owner), self.owner)
+        if self.announces_worker:
+            self._heartbeat = self.leases.take(worker_lease_key(self.owner), self.owner)
         self._thread = threading.Thread(target=self._loop, name="live-engine", daemon=True)
         self._thread.start()
 
