@@ -13,8 +13,6 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.channels.encoder_settings import default_encoder_settings, plan_output
@@ -24,6 +22,7 @@ from videolens.services.channels.inputs import Inputs
 from videolens.services.channels.models import PUSH_TYPES, Channel, Input, Refusal, RunnerStats
 from videolens.services.channels.rtmp_gate import PushTarget, Refused, RtmpGate
 from videolens.services.channels.runner import ChannelRunner
+from videolens.services.channels.sparing import SpareMatcher
 from videolens.services.channels.store import ChannelStore
 from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.faces.service import FacesService
@@ -53,18 +52,6 @@ def split_destination(url: str) -> tuple[str, str, str]:
     bucket, _, path = rest.partition("/")
     prefix, _, base = path.rpartition("/")
     return bucket, f"{prefix}/" if prefix else "", base or "index"
-
-
-class _Matcher:
-    """The spare collection's best similarity for a face descriptor (faces' public search)."""
-
-    def __init__(self, faces: FacesService, collection: str) -> None:
-        faces.describe_collection(collection)
-        self.faces, self.collection = faces, collection
-
-    def best_similarity(self, embedding: np.ndarray) -> float:
-        matches = self.faces.search_embedding(self.collection, embedding, max_faces=1, threshold=0)
-        return float(matches[0].similarity) if matches else 0.0
 
 
 class ChannelsService:
@@ -329,7 +316,7 @@ class ChannelsService:
             if spec is None:
                 return None
             collection = spec.get("spare_collection")
-            matcher = _Matcher(self.faces, str(collection)) if collection else None
+            matcher = SpareMatcher(self.faces, str(collection)) if collection else None
             return self.anonymizer.live_processor(
                 {"detect_max_side": LIVE_DETECT_MAX_SIDE, **spec}, fps, size, matcher
             )

@@ -6,9 +6,11 @@ import re
 from datetime import UTC, datetime
 
 import numpy as np
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from videolens.backends.metadata.tables.faces import CollectionRow, FaceRow
-from videolens.services.errors import InvalidParameterError
+from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.faces.models import BoundingBox, Collection, StoredFace
 from videolens.vision.similarity import similarity_from_distance
 
@@ -86,3 +88,18 @@ def page_size(max_results: int | None) -> int:
     if max_results < 0 or max_results > MAX_PAGE:
         raise InvalidParameterError("MaxResults must be between 0 and 4096")
     return max_results
+
+
+def bump_version(s: Session, collection_id: str) -> int:
+    """The collection's next version, taken with its write lock held to the end of the transaction
+    (a row lock on PostgreSQL, the database write lock on SQLite), so versions commit in order."""
+    version = s.scalar(
+        update(CollectionRow)
+        .where(CollectionRow.collection_id == collection_id)
+        .values(version=CollectionRow.version + 1)
+        .returning(CollectionRow.version)
+        .execution_options(synchronize_session=False)
+    )
+    if version is None:
+        raise NotFoundError(f"collection {collection_id!r} does not exist")
+    return int(version)

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from videolens.backends.blobs.base import BlobStore
@@ -39,6 +39,7 @@ from videolens.services.faces.records import (
     EXTERNAL_ID_RE,
     FACE_MODEL_VERSION,
     MAX_PAGE,
+    bump_version,
     check_collection_id,
     check_face_id,
     check_quality_filter,
@@ -175,7 +176,7 @@ class FacesService:
         records: list[FaceRecord] = []
         with self.db.session() as s:
             # the bump comes first: it takes the collection's write lock, so seq and version are ours
-            version = self._bump_version(s, collection_id) if accepted else 0
+            version = bump_version(s, collection_id) if accepted else 0
             seq = s.scalar(select(func.max(FaceRow.seq)).where(FaceRow.collection_id == collection_id))
             next_seq = (seq or 0) + 1
             for n, i in enumerate(accepted):
@@ -233,7 +234,7 @@ class FacesService:
                 )
             )
             if found:
-                version = self._bump_version(s, collection_id)
+                version = bump_version(s, collection_id)
                 # under the lock now: a concurrent delete of the same faces may have won, so keep what
                 # this transaction really deleted, and leave a tombstone for other nodes' caches
                 found = set(
@@ -390,17 +391,3 @@ class FacesService:
         if row is None:
             raise NotFoundError(f"collection {collection_id!r} does not exist")
         return row
-
-    def _bump_version(self, s: Session, collection_id: str) -> int:
-        """The collection's next version, taken with its write lock held to the end of the transaction
-        (a row lock on PostgreSQL, the database write lock on SQLite), so versions commit in order."""
-        version = s.scalar(
-            update(CollectionRow)
-            .where(CollectionRow.collection_id == collection_id)
-            .values(version=CollectionRow.version + 1)
-            .returning(CollectionRow.version)
-            .execution_options(synchronize_session=False)
-        )
-        if version is None:
-            raise NotFoundError(f"collection {collection_id!r} does not exist")
-        return int(version)
