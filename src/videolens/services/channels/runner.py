@@ -216,10 +216,13 @@ class ChannelRunner:
 
     def _open_audio(self, source: av.container.InputContainer) -> ConnectionAudio | None:
         specs = [rendition.audio for rendition in self.plan.renditions]
-        audio = None
-        if source.streams.audio and any(spec is not None for spec in specs):
-            audio = ConnectionAudio(source.streams.audio[0], specs)
-        return audio
+        if not source.streams.audio or all(spec is None for spec in specs):
+            return None
+        try:
+            return ConnectionAudio(source.streams.audio[0], specs)
+        except (av.error.FFmpegError, ValueError) as exc:  # an audio track we cannot carry: video alone
+            log.warning("channel %s: the input's audio is left out: %s", self.channel_id, exc)
+            return None
 
     def _recorder(self, session: Any, source: av.container.InputContainer) -> tuple[Any, dict[int, Any]]:
         if session is None:
