@@ -79,6 +79,10 @@ class SegmentEncoder:
             self._open()
         assert self._container is not None and self._audio is not None
         for item in packets:
+            if item.t < 0:
+                # the AAC encoder's priming frame on the very first connection: a negative stamp would make
+                # the muxer shift this segment's clock (and only this one's) later by its length
+                continue
             packet = av.Packet(item.data)
             packet.time_base = CLOCK
             packet.pts = packet.dts = round(item.t / CLOCK)
