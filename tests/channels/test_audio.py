@@ -1,14 +1,18 @@
 """A channel keeps the pusher's audio: ffmpeg pushes the Hamilton clip's picture with a beep 1 s after its
 first frame; every rendition's HLS segments carry AAC that decodes in PyAV, lasts as long as the video and
 has the beep 1 s after the first output frame (through the anonymizer's look-ahead). AAC is copied packet
-for packet, MP3 and PCM are encoded to AAC, an AudioDescription's bitrate / sample rate / coding mode are
-honoured, a push without audio has none; no frame is lost; the input recording keeps the audio."""
+for packet, MP3 and PCM pushes and an Opus pull source are encoded to AAC, an AudioDescription's bitrate /
+sample rate / coding mode are honoured, a push without audio has none; no frame is lost; the input
+recording keeps the audio."""
 
 from __future__ import annotations
 
 import copy
+import functools
+import http.server
 import io
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +234,52 @@ def test_bad_audio_descriptions_are_unprocessable(medialive: Any) -> None:
         with pytest.raises(UnprocessableSettingsError) as error:
             plan_output(settings, ["dest"])
         assert [path for path, _why in error.value.errors if path.endswith(field)], error.value.errors
+
+
+class _Files(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+def test_an_opus_source_pulled_over_http_is_encoded_to_aac(
+    live_server: RunningServer, medialive: Any, s3: Any, beep_clip: tuple[Path, int], tmp_path: Path
+) -> None:
+    """A URL_PULL source with Opus audio (a Matroska file on a real HTTP server): AAC out, in sync."""
+    source, frames = beep_clip
+    clip = tmp_path / "opus.mkv"
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:v", "copy", "-c:a", "libopus", str(clip)]
+    subprocess.run(cmd, check=True)
+    handler = functools.partial(_Files, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        s3.create_bucket(Bucket="opus")
+        url = f"http://127.0.0.1:{server.server_address[1]}/opus.mkv"
+        inp = medialive.create_input(Name="opus", Type="URL_PULL", Sources=[{"Url": url}])["Input"]
+        cid = medialive.create_channel(
+            Name="opus",
+            InputAttachments=[{"InputId": inp["Id"]}],
+            Destinations=[{"Id": "dest", "Settings": [{"Url": "s3://opus/live/opus"}]}],
+            EncoderSettings=hls_encoder_settings([("_360p", None, None, 800_000)]),
+        )["Channel"]["Id"]
+        wait_state(medialive, cid, "IDLE")
+        medialive.start_channel(ChannelId=cid)
+        wait_state(medialive, cid, "RUNNING")
+        stats = live_server.container.channels.stats(cid)
+        assert stats is not None
+        # the file ends and is opened again: the first connection is complete once the second begins
+        wait_until(lambda: stats.connections >= 2, timeout=30, what="the whole file pulled")
+        medialive.stop_channel(ChannelId=cid)
+        wait_state(medialive, cid, "IDLE")
+    finally:
+        server.shutdown()
+        server.server_close()
+    vod = s3.get_object(Bucket="opus", Key="live/opus_360p.m3u8")["Body"].read().decode()
+    first = vod.split("#EXT-X-DISCONTINUITY")[0]  # the first pass over the file
+    uris = [ln for ln in first.splitlines() if ln and not ln.startswith("#")]
+    out = _decode(b"".join(s3.get_object(Bucket="opus", Key=f"live/{u}")["Body"].read() for u in uris))
+    assert (out["codec"], out["rate"], out["channels"]) == ("aac", 48000, 2)
+    assert out["frames"] == frames
+    assert abs(out["a0"] - out["v0"]) < 0.1, out
+    assert abs(out["audio_s"] - frames / 29.97) < 0.1, out
+    assert out["onset"] is not None and abs(out["onset"] - out["v0"] - BEEP_AT_S) < 0.01, out
