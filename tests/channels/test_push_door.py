@@ -104,6 +104,9 @@ def test_pusher_reconnects_after_a_discontinuity(
     assert push(hamilton_clip, url, 3).wait(30) == 0
     wait_until(lambda: stats.connections == 2 and stats.discontinuities == 1, what="the second connection")
     assert medialive.describe_channel(ChannelId=cid)["State"] == "RUNNING"
+    pushed, fps = _pushed_frames(hamilton_clip, 3, tmp_path)
+    # a stop ends the input at once: wait until the decoder has given every pushed frame
+    wait_until(lambda: stats.frames_in >= 2 * pushed, what="every pushed frame decoded")
     medialive.stop_channel(ChannelId=cid)
     wait_state(medialive, cid, "IDLE")
     vod = s3.get_object(Bucket="door3", Key="live/erin_360p.m3u8")["Body"].read().decode()
@@ -115,7 +118,6 @@ def test_pusher_reconnects_after_a_discontinuity(
     assert before_count >= 2 and after_count >= 2
     total = sum(float(ln.split(":")[1].rstrip(",")) for ln in lines if ln.startswith("#EXTINF"))
     # no frame lost at either disconnect: the decoder and the look-ahead are flushed
-    pushed, fps = _pushed_frames(hamilton_clip, 3, tmp_path)
     assert _output_frames(s3, "door3", vod) == 2 * pushed == stats.frames_in, stats
     assert abs(total - 2 * pushed / fps) < 0.005, (total, stats)  # EXTINF has 3 decimals per segment
 

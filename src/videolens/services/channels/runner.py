@@ -165,7 +165,8 @@ class ChannelRunner:
                     self._emit(out, state, fps)
 
             try:
-                for packet in self._packets(source, [video, *source.streams.audio[:1]]):
+                ended: list[Exception] = []
+                for packet in self._packets(source, [video, *source.streams.audio[:1]], ended):
                     if self._stop.is_set():
                         break
                     if packet.dts is None or packet.size == 0:
@@ -189,6 +190,8 @@ class ChannelRunner:
                     for av_frame in video.codec_context.decode(None):
                         av_frame.time_base = video.time_base
                         take(av_frame)
+                if ended:
+                    raise ended[0]  # logged and counted as before, once the frames are out
             finally:
                 if self._audio is not None:
                     self._audio.finish()
@@ -205,14 +208,14 @@ class ChannelRunner:
                 if session is not None:
                     session.finish()
 
-    def _packets(self, source: av.container.InputContainer, streams: list[Any]) -> Any:
-        """The input's packets until it ends; a pusher's RTMP session ends with an I/O error, which is
-        its end like EOF (the frames the decoder still holds are flushed after it, not lost)."""
+    @staticmethod
+    def _packets(source: av.container.InputContainer, streams: list[Any], ended: list[Exception]) -> Any:
+        """The input's packets until it ends. A pusher's RTMP session ends with an I/O error: it ends the
+        packets like EOF (into `ended`), so the frames the decoder still holds are flushed, not lost."""
         try:
             yield from source.demux(*streams)
         except av.error.FFmpegError as exc:
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
-            log.info("channel %s: input ended: %s", self.channel_id, self.stats.last_error)
+            ended.append(exc)
 
     def _open_audio(self, source: av.container.InputContainer) -> ConnectionAudio | None:
         specs = [rendition.audio for rendition in self.plan.renditions]
