@@ -2,11 +2,13 @@
 glass-to-glass delay push → playable segment, server CPU), then how many 360p anonymized channels keep up.
 
 A `videolens serve` process (pinned to the given cores) runs the channels; ffmpeg pushes in real time
-(`-re`, stream copy, so the pusher costs next to nothing). Side by side in the same run: ffmpeg itself
+(`-re`, stream copy, so the pusher costs next to nothing), with the clip's AAC audio (which the channel
+copies into its segments; `--no-audio` pushes the picture alone). Side by side in the same run: ffmpeg itself
 transcoding the same 720p input to 720p HLS (no anonymization) as fast as it can, for the CPU per frame
 of a plain transcode.
 
 Run: .venv/bin/python bench/channels.py [--seconds 60] [--small 1,2,3] [--small-seconds 20] [--cores 0,1]
+[--no-audio]
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def make_channel(ml: Any, user: str, width: int, height: int, bitrate: int) -> t
 
 
 def run(ml: Any, s3: Any, pid: int, source: Path, users: list[str], size: tuple[int, int], bitrate: int,
-        seconds: float) -> dict[str, Any]:  # fmt: skip
+        seconds: float, audio: bool = True) -> dict[str, Any]:  # fmt: skip
     """Push to every channel at once; watch the live playlists for new segments (0.1 s polling)."""
     channels = [make_channel(ml, u, size[0], size[1], bitrate) for u in users]
     cpu0, wall0 = cpu_seconds(pid), time.monotonic()
@@ -126,7 +128,7 @@ def run(ml: Any, s3: Any, pid: int, source: Path, users: list[str], size: tuple[
                 str(source),
                 "-c",
                 "copy",
-                "-an",
+                *([] if audio else ["-an"]),
                 "-f",
                 "flv",
                 url,
@@ -171,10 +173,11 @@ def run(ml: Any, s3: Any, pid: int, source: Path, users: list[str], size: tuple[
     return {"delays": delays, "produced": produced, "cpu": cpu, "wall": wall, "dropped": (dropped, frames_in)}
 
 
-def ffmpeg_peer(source: Path, work: Path) -> float:
+def ffmpeg_peer(source: Path, work: Path, audio: bool = True) -> float:
     """CPU seconds per second of 720p30 video for ffmpeg's own decode → x264 → HLS (no anonymization)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(source), "-an", "-c:v", "libx264", "-preset", "veryfast",
+    sound = ["-c:a", "copy"] if audio else ["-an"]
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(source), *sound, "-c:v", "libx264", "-preset", "veryfast",
            "-tune", "zerolatency", "-b:v", "2500k", "-f", "hls", "-hls_time", str(SEGMENT_S),
            str(work / "peer.m3u8")]  # fmt: skip
     subprocess.run(cmd, check=True)
@@ -208,13 +211,15 @@ def main() -> None:
     parser.add_argument("--small", default="1,2,3", help="360p channel counts to try ('' to skip)")
     parser.add_argument("--small-seconds", type=float, default=20)
     parser.add_argument("--cores", default="0,1")
+    parser.add_argument("--no-audio", dest="audio", action="store_false", help="push the picture alone")
     args = parser.parse_args()
-    print(f"load: {os.getloadavg()}, cores: {os.cpu_count()}, server pinned to {args.cores or 'all'}")
+    print(f"load: {os.getloadavg()}, cores: {os.cpu_count()}, server pinned to {args.cores or 'all'},"
+          f" audio {'pushed (AAC)' if args.audio else 'not pushed'}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         hd = make_source(work / "720p.mp4", "1280:720")
         sd = make_source(work / "360p.mp4", "640:360")
-        peer = ffmpeg_peer(hd, work)
+        peer = ffmpeg_peer(hd, work, args.audio)
         print(f"ffmpeg peer (decode 720p30 → libx264 veryfast 720p HLS, no anonymization): "
               f"{peer * 100:.0f}% of a core per real-time 720p30 stream")  # fmt: skip
         rtmp_port = free_port()
@@ -224,14 +229,18 @@ def main() -> None:
             s3 = boto3.client("s3", endpoint_url=url, **CREDENTIALS)
             s3.create_bucket(Bucket="bench")
             if args.seconds > 0:
-                result = run(ml, s3, process.pid, hd, ["hd"], (1280, 720), 2_500_000, args.seconds)
+                result = run(
+                    ml, s3, process.pid, hd, ["hd"], (1280, 720), 2_500_000, args.seconds, args.audio
+                )
                 report("720p30 → 720p anonymized", result, args.seconds, 1)
                 ours = result["cpu"] / result["wall"]
                 print(f"ratio: videolens (anonymized) / ffmpeg (plain transcode) CPU = {ours / peer:.2f}")
             fitting = 0
             for n in [int(x) for x in args.small.split(",") if x]:
                 users = [f"sd{n}_{i}" for i in range(n)]
-                result = run(ml, s3, process.pid, sd, users, (640, 360), 800_000, args.small_seconds)
+                result = run(
+                    ml, s3, process.pid, sd, users, (640, 360), 800_000, args.small_seconds, args.audio
+                )
                 if not report(f"{n} x 360p30 anonymized", result, args.small_seconds, n):
                     break
                 fitting = n

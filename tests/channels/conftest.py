@@ -114,6 +114,7 @@ def make_channel(
     cidr: str = "127.0.0.0/8",
     renditions: list[tuple[str, int | None, int | None, int]] | None = None,
     tags: dict[str, str] | None = None,
+    encoder_settings: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """The issue's flow: security group, RTMP_PUSH input, channel; waits for IDLE. (channel id, push URL)"""
     sg = medialive.create_input_security_group(WhitelistRules=[{"Cidr": cidr}])["SecurityGroup"]["Id"]
@@ -125,7 +126,8 @@ def make_channel(
         Name=user,
         InputAttachments=[{"InputId": inp["Input"]["Id"]}],
         Destinations=[{"Id": "dest", "Settings": [{"Url": f"s3ssl://{bucket}/live/{user}"}]}],
-        EncoderSettings=hls_encoder_settings(renditions or [("_360p", None, None, 800_000)]),
+        EncoderSettings=encoder_settings
+        or hls_encoder_settings(renditions or [("_360p", None, None, 800_000)]),
         ChannelClass="SINGLE_PIPELINE",
         RoleArn="arn:aws:iam::123456789012:role/x",
         Tags=tags or {},

@@ -68,13 +68,26 @@ def test_wrong_stream_key_is_refused(
     assert s3.list_objects_v2(Bucket="door2").get("KeyCount", 0) == 0  # nothing got through
 
 
-def _pushed_seconds(source: Path, seconds: float, tmp_path: Path) -> float:
-    """What the same ffmpeg command sends (it stops copying at the GOP boundary after -t)."""
+def _pushed_frames(source: Path, seconds: float, tmp_path: Path) -> tuple[int, float]:
+    """(frames, frame rate) of what the same ffmpeg command sends (it stops copying at the GOP boundary
+    after -t)."""
     out = tmp_path / "pushed.flv"
     cmd = ["ffmpeg", "-v", "error", "-y", "-t", str(seconds), "-i", str(source), "-c", "copy", str(out)]
     subprocess.run(cmd, check=True)
     with av.open(str(out)) as c:
-        return sum(1 for _ in c.decode(video=0)) / float(c.streams.video[0].average_rate or 30)
+        return sum(1 for _ in c.decode(video=0)), float(c.streams.video[0].average_rate or 30)
+
+
+def _pushed_seconds(source: Path, seconds: float, tmp_path: Path) -> float:
+    frames, fps = _pushed_frames(source, seconds, tmp_path)
+    return frames / fps
+
+
+def _output_frames(s3: Any, bucket: str, vod: str) -> int:
+    uris = [ln for ln in vod.splitlines() if ln and not ln.startswith("#")]
+    data = b"".join(s3.get_object(Bucket=bucket, Key=f"live/{u}")["Body"].read() for u in uris)
+    with av.open(io.BytesIO(data), format="mpegts") as c:
+        return sum(1 for _ in c.decode(video=0))
 
 
 def test_pusher_reconnects_after_a_discontinuity(
@@ -91,6 +104,9 @@ def test_pusher_reconnects_after_a_discontinuity(
     assert push(hamilton_clip, url, 3).wait(30) == 0
     wait_until(lambda: stats.connections == 2 and stats.discontinuities == 1, what="the second connection")
     assert medialive.describe_channel(ChannelId=cid)["State"] == "RUNNING"
+    pushed, fps = _pushed_frames(hamilton_clip, 3, tmp_path)
+    # a stop ends the input at once: wait until the decoder has given every pushed frame
+    wait_until(lambda: stats.frames_in >= 2 * pushed, what="every pushed frame decoded")
     medialive.stop_channel(ChannelId=cid)
     wait_state(medialive, cid, "IDLE")
     vod = s3.get_object(Bucket="door3", Key="live/erin_360p.m3u8")["Body"].read().decode()
@@ -101,8 +117,9 @@ def test_pusher_reconnects_after_a_discontinuity(
     after_count = sum(1 for ln in lines[after:] if ln.startswith("#EXTINF"))
     assert before_count >= 2 and after_count >= 2
     total = sum(float(ln.split(":")[1].rstrip(",")) for ln in lines if ln.startswith("#EXTINF"))
-    # known loss: up to 2 frames at the end of each connection (docs/channels.md, "Limits")
-    assert 0 <= 2 * _pushed_seconds(hamilton_clip, 3, tmp_path) - total <= 4 / 29.97 + 0.01, (total, stats)
+    # no frame lost at either disconnect: the decoder and the look-ahead are flushed
+    assert _output_frames(s3, "door3", vod) == 2 * pushed == stats.frames_in, stats
+    assert abs(total - 2 * pushed / fps) < 0.005, (total, stats)  # EXTINF has 3 decimals per segment
 
 
 def test_over_the_latency_budget_the_frame_rate_halves(
@@ -125,10 +142,7 @@ def test_over_the_latency_budget_the_frame_rate_halves(
     medialive.stop_channel(ChannelId=cid)
     wait_state(medialive, cid, "IDLE")
     vod = s3.get_object(Bucket="door4", Key="live/ivan_360p.m3u8")["Body"].read().decode()
-    uris = [ln for ln in vod.splitlines() if ln and not ln.startswith("#")]
-    data = b"".join(s3.get_object(Bucket="door4", Key=f"live/{u}")["Body"].read() for u in uris)
-    with av.open(io.BytesIO(data), format="mpegts") as c:
-        frames = sum(1 for _ in c.decode(video=0))
+    frames = _output_frames(s3, "door4", vod)
     assert stats.frames_dropped > 0.3 * stats.frames_in
     assert frames == stats.frames_in - stats.frames_dropped
     total = sum(float(ln.split(":")[1].rstrip(",")) for ln in vod.splitlines() if ln.startswith("#EXTINF"))

@@ -1,11 +1,12 @@
-"""Read MediaLive EncoderSettings into an OutputPlan: the HLS group, its renditions, sizes, bitrates, GOP."""
+"""MediaLive EncoderSettings read into an OutputPlan: HLS group, renditions, sizes, bitrate, GOP, audio."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from videolens.services.channels.audio import AAC_RATES
 from videolens.services.channels.errors import UnprocessableSettingsError
-from videolens.services.channels.models import OutputPlan, Rendition
+from videolens.services.channels.models import AudioSpec, OutputPlan, Rendition
 
 #: MediaLive's defaults where the settings say nothing
 DEFAULT_SEGMENT_S = 10.0
@@ -13,6 +14,8 @@ DEFAULT_INDEX_SEGMENTS = 10
 DEFAULT_BITRATE = 2_000_000
 #: the frame rate assumed for GOP sizes given in seconds before the input's own rate is known
 NOMINAL_FPS = 30.0
+#: AacSettings.CodingMode → channels (the others keep the input's: mono stays mono, more become stereo)
+CODING_MODES = {"CODING_MODE_1_0": 1, "CODING_MODE_1_1": 2, "CODING_MODE_2_0": 2}
 
 
 def _h264(description: dict[str, Any]) -> dict[str, Any]:
@@ -21,10 +24,41 @@ def _h264(description: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+def _audio_spec(description: dict[str, Any], path: str, errors: list[tuple[str, str]]) -> AudioSpec:
+    """AacSettings' Bitrate, SampleRate and CodingMode; any other codec is carried as AAC too."""
+    aac = (description.get("CodecSettings") or {}).get("AacSettings")
+    if not aac:
+        return AudioSpec()  # PassThroughSettings, none, or a codec we do not make: AAC (copied if it is)
+    bitrate = aac.get("Bitrate")
+    if bitrate is not None and not 8_000 <= float(bitrate) <= 576_000:
+        errors.append((f"{path}.codecSettings.aacSettings.bitrate", "must be within 8000..576000"))
+    rate = aac.get("SampleRate")
+    if rate is not None and int(float(rate)) not in AAC_RATES:
+        errors.append((f"{path}.codecSettings.aacSettings.sampleRate", f"must be one of {list(AAC_RATES)}"))
+    return AudioSpec(
+        int(float(bitrate)) if bitrate is not None else None,
+        int(float(rate)) if rate is not None else None,
+        CODING_MODES.get(str(aac.get("CodingMode"))),
+    )
+
+
+def _audio_for(
+    names: list[str], audios: dict[str, dict[str, Any]], path: str, errors: list[tuple[str, str]]
+) -> AudioSpec | None:
+    """The spec of the first named audio description (one audio track per rendition); None if unknown."""
+    for name in names[:1]:
+        if name not in audios:
+            errors.append((f"{path}.audioDescriptionNames", f"no audio description named {name!r}"))
+            return None
+        return _audio_spec(audios[name], f"audioDescriptions[{name}]", errors)
+    return AudioSpec()
+
+
 def plan_output(encoder: dict[str, Any], destination_ids: list[str]) -> OutputPlan:
     """The plan, or UnprocessableSettingsError listing every element that cannot be carried out."""
     errors: list[tuple[str, str]] = []
     videos = {str(v.get("Name")): v for v in encoder.get("VideoDescriptions") or []}
+    audios = {str(a.get("Name")): a for a in encoder.get("AudioDescriptions") or []}
     groups = encoder.get("OutputGroups") or []
     hls_groups = [
         (i, g)
@@ -51,6 +85,16 @@ def plan_output(encoder: dict[str, Any], destination_ids: list[str]) -> OutputPl
     index_n = int(hls.get("IndexNSegments") or DEFAULT_INDEX_SEGMENTS)
     renditions: list[Rendition] = []
     modifiers: set[str] = set()
+    # an audio-only output (MediaLive's shared audio rendition) gives the audio of the video outputs
+    # that name none: it is muxed into each of their segments (no separate audio playlist)
+    shared = [
+        (j, [str(n) for n in o.get("AudioDescriptionNames") or []])
+        for j, o in enumerate(group.get("Outputs") or [])
+        if o.get("VideoDescriptionName") is None and o.get("AudioDescriptionNames")
+    ]
+    shared_audio = (
+        _audio_for(shared[0][1], audios, f"{path}.outputs[{shared[0][0]}]", errors) if shared else None
+    )
     for j, output in enumerate(group.get("Outputs") or []):
         out_path = f"{path}.outputs[{j}]"
         name = output.get("VideoDescriptionName")
@@ -73,6 +117,8 @@ def plan_output(encoder: dict[str, Any], destination_ids: list[str]) -> OutputPl
         bitrate = int(h264.get("Bitrate") or h264.get("MaxBitrate") or DEFAULT_BITRATE)
         if not 100_000 <= bitrate <= 50_000_000:
             errors.append((f"videoDescriptions[{name}].codecSettings.h264Settings.bitrate", "out of range"))
+        names = [str(n) for n in output.get("AudioDescriptionNames") or []]
+        audio = _audio_for(names, audios, out_path, errors) if names else (shared_audio or AudioSpec())
         gop = h264.get("GopSize")
         gop_frames: int | None = None
         if gop is not None:
@@ -85,6 +131,7 @@ def plan_output(encoder: dict[str, Any], destination_ids: list[str]) -> OutputPl
                 int(height) if height is not None else None,
                 bitrate,
                 gop_frames,
+                audio,
             )
         )
     if not renditions and not errors:

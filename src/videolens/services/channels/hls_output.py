@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 M3U8 = "application/vnd.apple.mpegurl"
 TS = "video/mp2t"
+#: added to a variant's BANDWIDTH when it carries audio (AAC at the usual 128 kbit/s)
+AUDIO_BANDWIDTH = 128_000
 
 #: (key, bytes, content type) → stored; one per destination
 Put = Callable[[str, bytes, str], None]
@@ -67,6 +69,8 @@ class HlsOutput:
         self.entries: list[list[SegmentEntry]] = [[] for _ in plan.renditions]
         self._lock = threading.Lock()
         self._master_written = False
+        #: per rendition, the RFC 6381 name of its audio codec (None: no audio)
+        self.audio_codecs: list[str | None] = [None] * len(plan.renditions)
 
     def media_name(self, index: int) -> str:
         return f"{self.base}{self.plan.renditions[index].name_modifier}.m3u8"
@@ -78,13 +82,24 @@ class HlsOutput:
             except Exception as exc:  # noqa: BLE001 - one failing destination must not stop the channel
                 log.warning("channels: writing %s failed: %s", name, exc)
 
+    def set_audio_codecs(self, codecs: list[str | None]) -> None:
+        """The audio of the connection now in (a pusher may come back with or without audio): the
+        master playlist's CODECS follow it, rewritten if it was out already."""
+        with self._lock:
+            changed = codecs != self.audio_codecs
+            self.audio_codecs = list(codecs)
+            rewrite = changed and self._master_written
+        if rewrite:
+            self._put(f"{self.base}.m3u8", self._master().encode(), M3U8)
+
     def _master(self) -> str:
         lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
         for i, rendition in enumerate(self.plan.renditions):
             width, height = self.sizes[i]
+            codecs = ",".join(c for c in ("avc1.64001f", self.audio_codecs[i]) if c)
+            bandwidth = rendition.bitrate + (AUDIO_BANDWIDTH if self.audio_codecs[i] else 0)
             lines.append(
-                f"#EXT-X-STREAM-INF:BANDWIDTH={rendition.bitrate},RESOLUTION={width}x{height},"
-                'CODECS="avc1.64001f"'
+                f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={width}x{height},CODECS="{codecs}"'
             )
             lines.append(self.media_name(i))
         return "\n".join(lines) + "\n"

@@ -45,6 +45,15 @@ class Input:
 
 
 @dataclass(frozen=True)
+class AudioSpec:
+    """A rendition's audio (from its AudioDescription): None fields mean "as the input" (AAC is copied)."""
+
+    bitrate: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+@dataclass(frozen=True)
 class Rendition:
     """One output of the ladder: every rendition is encoded from the same decoded (anonymized) frame."""
 
@@ -53,6 +62,7 @@ class Rendition:
     height: int | None
     bitrate: int
     gop_frames: int | None  # None: one key frame per segment
+    audio: AudioSpec | None = AudioSpec()  # None: no audio in this rendition
 
 
 @dataclass(frozen=True)

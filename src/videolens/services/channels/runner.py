@@ -4,9 +4,10 @@ One thread per channel. Push inputs listen with ffmpeg's RTMP server on a loopba
 port is `rtmp_gate.RtmpGate`, which checks security groups and stream keys); pull inputs open their URL.
 Each connection is decoded once: the packets are also remuxed to Matroska into an ingest session of
 the channel's recording stream, the frames go through the anonymizer (when on), every rendition encodes
-them, and segments are cut on the same frame for all renditions every `SegmentLength` seconds. When a
-pusher goes away the segment in progress is closed; the next connection's first segment carries a
-discontinuity, and output time keeps running on from where it stopped.
+them, and segments are cut on the same frame for all renditions every `SegmentLength` seconds. The
+input's audio goes into the same segments on the same time line (audio.py). When a pusher goes away the
+decoder and the anonymizer's look-ahead are flushed and the segment in progress is closed; the next
+connection's first segment carries a discontinuity, and output time keeps running on from where it stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import av
 import av.error
 
 from videolens.media.video_types import Frame, FrameProcessor
+from videolens.services.channels.audio import ConnectionAudio
 from videolens.services.channels.hls_output import HlsOutput
 from videolens.services.channels.models import OutputPlan, RunnerStats
 from videolens.services.channels.segment_encoder import SegmentEncoder
@@ -84,6 +86,7 @@ class ChannelRunner:
         self.backend_port: int | None = None
         self._clock = 0.0  # output time where the next connection starts
         self._encoders: list[SegmentEncoder] = []
+        self._audio: ConnectionAudio | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -125,6 +128,7 @@ class ChannelRunner:
             self.stats.connections += 1
             fps = float(video.average_rate or video.guessed_rate or 30)
             size = (video.codec_context.width, video.codec_context.height)
+            self._audio = self._open_audio(source)
             self._prepare(size, fps)
             processor = self.make_processor(fps, size) or _Passthrough()
             recorder, mapping = self._recorder(session, source)
@@ -139,6 +143,8 @@ class ChannelRunner:
                 if counter["first"] < 0:
                     counter["first"] = float(av_frame.time)
                     state["wall"] = time.time()
+                    if self._audio is not None:
+                        self._audio.start(counter["first"], self._clock)
                 media_t = float(av_frame.time) - counter["first"]
                 self.stats.frames_in += 1
                 # behind by more than the budget (the pipeline cannot keep up): halve the frame rate
@@ -159,12 +165,15 @@ class ChannelRunner:
                     self._emit(out, state, fps)
 
             try:
-                for packet in source.demux(*([video] + [s for s in source.streams.audio[:1]])):
+                ended: list[Exception] = []
+                for packet in self._packets(source, [video, *source.streams.audio[:1]], ended):
                     if self._stop.is_set():
                         break
                     if packet.dts is None or packet.size == 0:
                         continue
                     frames = packet.decode() if packet.stream is video else []
+                    if self._audio is not None and packet.stream is self._audio.source:
+                        self._audio.push(packet)  # before the recorder's remux changes its stamps
                     if recorder is not None and packet.stream.index in mapping:
                         first = origin.setdefault(packet.stream.index, packet.dts)
                         packet.dts -= first
@@ -175,20 +184,48 @@ class ChannelRunner:
                             recorder.mux(packet)
                     for av_frame in frames:
                         take(av_frame)
-                # the pusher is gone: the frames the decoder still holds (frame threads) come out now
+                # the pusher is gone: the frames the decoder still holds (frame threads) come out now;
+                # the codec context's own decode leaves their time base unset (their time NaN)
                 with contextlib.suppress(av.error.FFmpegError):
                     for av_frame in video.codec_context.decode(None):
+                        av_frame.time_base = video.time_base
                         take(av_frame)
+                if ended:
+                    raise ended[0]  # logged and counted as before, once the frames are out
             finally:
+                if self._audio is not None:
+                    self._audio.finish()
                 for out in processor.flush():
                     self._emit(out, state, fps)
                 self._close_segment(state, state["last"] + 1.0 / fps)
                 self._clock = state["last"] + 1.0 / fps
+                if self._audio is not None:
+                    self._audio.close()
+                    self._audio = None
                 if recorder is not None:
                     with contextlib.suppress(av.error.FFmpegError):
                         recorder.close()
                 if session is not None:
                     session.finish()
+
+    @staticmethod
+    def _packets(source: av.container.InputContainer, streams: list[Any], ended: list[Exception]) -> Any:
+        """The input's packets until it ends. A pusher's RTMP session ends with an I/O error: it ends the
+        packets like EOF (into `ended`), so the frames the decoder still holds are flushed, not lost."""
+        try:
+            yield from source.demux(*streams)
+        except av.error.FFmpegError as exc:
+            ended.append(exc)
+
+    def _open_audio(self, source: av.container.InputContainer) -> ConnectionAudio | None:
+        specs = [rendition.audio for rendition in self.plan.renditions]
+        if not source.streams.audio or all(spec is None for spec in specs):
+            return None
+        try:
+            return ConnectionAudio(source.streams.audio[0], specs)
+        except (av.error.FFmpegError, ValueError) as exc:  # an audio track we cannot carry: video alone
+            log.warning("channel %s: the input's audio is left out: %s", self.channel_id, exc)
+            return None
 
     def _recorder(self, session: Any, source: av.container.InputContainer) -> tuple[Any, dict[int, Any]]:
         if session is None:
@@ -208,8 +245,11 @@ class ChannelRunner:
             sizes.append((width, height))
         if self.output is None:
             self.output = self.make_output(sizes)
+        self.output.set_audio_codecs(self._audio.codecs() if self._audio else [None] * len(sizes))
+        audio = self._audio.templates() if self._audio else [None] * len(sizes)
         self._encoders = [
-            SegmentEncoder(r, s, fps, self.preset) for r, s in zip(self.plan.renditions, sizes, strict=True)
+            SegmentEncoder(r, s, fps, self.preset, a)
+            for r, s, a in zip(self.plan.renditions, sizes, audio, strict=True)
         ]
 
     def _emit(self, frame: Frame, state: dict[str, Any], fps: float) -> None:
@@ -218,6 +258,7 @@ class ChannelRunner:
             self._close_segment(state, t)
             state["segment_start"] = t
         picture = frame.to_av()
+        self._feed_audio(t)
         for encoder in self._encoders:
             encoder.encode(picture, t)
         state["last"] = t
@@ -226,6 +267,7 @@ class ChannelRunner:
     def _close_segment(self, state: dict[str, Any], end: float) -> None:
         assert self.output is not None
         duration = max(end - state["segment_start"], 0.001)
+        self._feed_audio(end)
         wrote = False
         for i, encoder in enumerate(self._encoders):
             data = encoder.cut()
@@ -239,3 +281,9 @@ class ChannelRunner:
             self.stats.segments += 1
             # (wall time written, media end on this connection's time line, wall time of its first frame)
             self.stats.segment_times.append((time.time(), end - self._clock, float(state["wall"])))
+
+    def _feed_audio(self, until: float) -> None:
+        """The audio before output time `until` goes to every rendition (video has come that far)."""
+        if self._audio is not None:
+            for encoder, packets in zip(self._encoders, self._audio.until(until), strict=True):
+                encoder.add_audio(packets)
