@@ -34,6 +34,8 @@ from videolens.vision.sampler import Adaptive, AdaptiveConfig, EveryN, Sampler
 #: left faces 40 % uncovered on some frames (docs/performance.md)
 AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0, surprise=0.5)
 AUTO_MAX_GAP_S = AUTO_SAMPLING.max_gap_s
+#: "auto": looks between two at the whole picture this far apart cover crops around the tracks only
+AUTO_FULL_LOOK_S: float | None = 0.7
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,13 @@ class AnonymizePipeline:
         auto = options.detect_every == "auto"
         self.max_interval = auto_interval(fps) if auto else int(options.detect_every)
         sampler: Sampler = Adaptive(AUTO_SAMPLING) if auto else EveryN(self.max_interval)
+        # "auto": between two looks at the whole picture (at most AUTO_FULL_LOOK_S apart) the looks
+        # may cover only crops around the tracks; a face that appears is found by the next whole look
+        full_look_s = AUTO_FULL_LOOK_S if auto else None
+        found_within = max(self.max_interval, round(rate * full_look_s)) if full_look_s else self.max_interval
         # A face is often found only a few frames after it starts entering the picture: cover ~0.3 s
-        # before its first detection on top of the detection interval itself.
-        backfill = self.max_interval + max(2, round(rate * 0.3))
+        # before its first detection on top of the interval it may appear in unseen.
+        backfill = found_within + max(2, round(rate * 0.3))
         hold = max(2 * self.max_interval + 1, round(rate * 0.5))
         self.core = FaceTrackPipeline(
             detector,
@@ -103,6 +109,7 @@ class AnonymizePipeline:
             tracking=TrackingConfig(hold_s=hold / rate, backfill_s=backfill / rate),
             threshold=options.threshold,
             lookahead=True,
+            full_look_s=full_look_s,
             hooks=[self._observe] if spare is not None else [],
         )
         self.stats = PipelineStats()
