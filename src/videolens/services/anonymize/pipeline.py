@@ -6,7 +6,8 @@ detection has run at least `backfill` later, so a face first detected at t is al
 frames before t (where it was already there but not yet found), and every frame between two
 detections gets boxes interpolated between them instead of the stale boxes of the last detection.
 Sampling is the pipeline's adaptive sampler for "auto" (sooner on motion, cuts and surprising
-movement) or every N frames. Faces are hidden on the decoder's own YUV planes when the frame is
+movement; looks between whole-picture looks at most AUTO_FULL_LOOK_S apart may cover only crops
+around the tracks) or every N frames. Faces are hidden on the decoder's own YUV planes when the frame is
 plain 4:2:0 (no full-frame colour conversion), on BGR otherwise, in the transcoder's encode thread
 (`Frame.defer`), so the pixel work runs beside the next frames' detection on the other core.
 """
@@ -34,7 +35,8 @@ from videolens.vision.sampler import Adaptive, AdaptiveConfig, EveryN, Sampler
 #: left faces 40 % uncovered on some frames (docs/performance.md)
 AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0, surprise=0.5)
 AUTO_MAX_GAP_S = AUTO_SAMPLING.max_gap_s
-#: "auto": looks between two at the whole picture this far apart cover crops around the tracks only
+#: "auto": looks between two at the whole picture this far apart may cover crops around the tracks
+#: only (tests/pipeline/test_crop_looks.py); None: every look is a whole one
 AUTO_FULL_LOOK_S: float | None = 0.7
 
 

@@ -11,7 +11,9 @@ Guarantees:
 - with `lookahead`, a frame is released only once a detection has run `backfill_s` after it, so its
   boxes are final (a face first found at t is also covered on the frames just before t);
 - memory is bounded: the look-ahead buffer holds at most `backfill_s` plus one sampling gap of frames,
-  and the tracker forgets what cannot produce a box any more.
+  and the tracker forgets what cannot produce a box any more;
+- with `full_look_s` (anonymization), a look between two whole-picture looks may cover only crops
+  around the live tracks; a face that appears is found by a whole look at most `full_look_s` later.
 """
 
 from __future__ import annotations
