@@ -11,6 +11,9 @@ from tests.anonymize import synthetic
 from tests.anonymize.conftest import MAGENTA, SceneVideo
 from videolens.services.anonymize.options import AnonymizeOptions
 from videolens.services.anonymize.service import AnonymizeService
+from videolens.vision.detector import FaceDetector
+from videolens.vision.models import ModelRegistry
+from videolens.vision.types import Detection
 
 
 @pytest.mark.parametrize("detect_every", ["auto", 1, 6])
@@ -52,3 +55,33 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
 
     kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+#: dlib's same-person descriptor distance is < 0.6; 0.45 leaves a margin on the safe side
+RECOGNISABLE = 0.45
+
+
+@pytest.mark.parametrize("mode", ["blur", "pixelate"])
+def test_blurred_and_pixelated_faces_are_unrecognisable(
+    service: AnonymizeService, two_people_video: SceneVideo, models: ModelRegistry, tmp_path: Path, mode: str
+) -> None:
+    """The filters (drawn on the decoder's YUV planes) leave neither a face the detector finds nor a
+    descriptor close to the person's own, on every 5th frame where the face is whole in the picture."""
+    out = tmp_path / "out.mp4"
+    service.anonymize_file(two_people_video.path, out, AnonymizeOptions(mode=mode))  # type: ignore[arg-type]
+    frames = synthetic.read_frames(out)
+    scene = two_people_video.scene
+    detector = FaceDetector(threshold=0.5)
+    distances: list[float] = []
+    for i in range(0, len(scene.frames), 5):
+        assert detector.detect(frames[i]) == [], f"a face is still found on frame {i}"
+        for face in scene.truth[i]:
+            x1, y1, x2, y2 = face.box
+            if x1 < 0 or y1 < 0 or x2 > scene.width or y2 > scene.height:
+                continue
+            det = [Detection(x1, y1, x2, y2, 1.0, np.zeros((5, 2), np.float32))]
+            before = models.embedder.embed(scene.frames[i], det)[0]
+            after = models.embedder.embed(frames[i], det)[0]
+            distances.append(float(np.linalg.norm(before - after)))
+    assert len(distances) >= 20
+    assert min(distances) >= RECOGNISABLE, distances

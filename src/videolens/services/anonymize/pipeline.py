@@ -6,7 +6,8 @@ detection has run at least `backfill` later, so a face first detected at t is al
 frames before t (where it was already there but not yet found), and every frame between two
 detections gets boxes interpolated between them instead of the stale boxes of the last detection.
 Sampling is the pipeline's adaptive sampler for "auto" (sooner on motion, cuts and surprising
-movement) or every N frames. Faces are hidden on the decoder's own YUV planes when the frame is
+movement; looks between whole-picture looks at most AUTO_FULL_LOOK_S apart may cover only crops
+around the tracks) or every N frames. Faces are hidden on the decoder's own YUV planes when the frame is
 plain 4:2:0 (no full-frame colour conversion), on BGR otherwise, in the transcoder's encode thread
 (`Frame.defer`), so the pixel work runs beside the next frames' detection on the other core.
 """
@@ -34,6 +35,9 @@ from videolens.vision.sampler import Adaptive, AdaptiveConfig, EveryN, Sampler
 #: left faces 40 % uncovered on some frames (docs/performance.md)
 AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0, surprise=0.5)
 AUTO_MAX_GAP_S = AUTO_SAMPLING.max_gap_s
+#: "auto": looks between two at the whole picture this far apart may cover crops around the tracks
+#: only (tests/pipeline/test_crop_looks.py); None: every look is a whole one
+AUTO_FULL_LOOK_S: float | None = 0.7
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,13 @@ class AnonymizePipeline:
         auto = options.detect_every == "auto"
         self.max_interval = auto_interval(fps) if auto else int(options.detect_every)
         sampler: Sampler = Adaptive(AUTO_SAMPLING) if auto else EveryN(self.max_interval)
+        # "auto": between two looks at the whole picture (at most AUTO_FULL_LOOK_S apart) the looks
+        # may cover only crops around the tracks; a face that appears is found by the next whole look
+        full_look_s = AUTO_FULL_LOOK_S if auto else None
+        found_within = max(self.max_interval, round(rate * full_look_s)) if full_look_s else self.max_interval
         # A face is often found only a few frames after it starts entering the picture: cover ~0.3 s
-        # before its first detection on top of the detection interval itself.
-        backfill = self.max_interval + max(2, round(rate * 0.3))
+        # before its first detection on top of the interval it may appear in unseen.
+        backfill = found_within + max(2, round(rate * 0.3))
         hold = max(2 * self.max_interval + 1, round(rate * 0.5))
         self.core = FaceTrackPipeline(
             detector,
@@ -103,6 +111,7 @@ class AnonymizePipeline:
             tracking=TrackingConfig(hold_s=hold / rate, backfill_s=backfill / rate),
             threshold=options.threshold,
             lookahead=True,
+            full_look_s=full_look_s,
             hooks=[self._observe] if spare is not None else [],
         )
         self.stats = PipelineStats()
