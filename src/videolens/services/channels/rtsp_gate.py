@@ -28,6 +28,8 @@ from videolens.services.channels.rtmp_gate import CLIENT_TIMEOUT_S, PushTarget, 
 log = logging.getLogger(__name__)
 
 BACKEND_WAIT_S = 8.0
+#: how long a finished pusher's thread waits for the channel to read the rest (the relay goes on after)
+BACKEND_DRAIN_S = 30.0
 #: the path the channel's loopback RTSP listener serves
 BACKEND_PATH = "/live/in"
 MAX_HEADER = 64 * 1024
@@ -167,29 +169,33 @@ class _Session:
         self.backend.sendall(_with_cseq(head, ours) + sep + body)
 
     def _downstream(self) -> None:
+        """Backend → pusher, until the backend closes: it is read to its end even after the pusher left,
+        since closing a socket with unread data sends a reset, and a reset makes the channel's server
+        throw away the media it had received but not read yet (a lagging channel loses its tail)."""
         reader = MessageReader()
+        pusher_there = True
         with contextlib.suppress(OSError, ValueError):
             while data := self.backend.recv(65536):
-                for message in reader.feed(data):
+                for message in reader.feed(data) if pusher_there else []:
                     raw = message.raw
                     if message.text and (seq := _cseq(raw)) is not None and seq in self.seq_map:
                         raw = _with_cseq(raw, self.seq_map.pop(seq))
-                    self.to_client(raw)
-        self._shutdown()
-
-    def _shutdown(self) -> None:
-        for s in (self.client, self.backend):
+                    try:
+                        self.to_client(raw)
+                    except OSError:
+                        pusher_there = False
+        for s in (self.client, self.backend):  # (wakes the pusher's reader when the channel ended first)
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-
-    def finish(self) -> None:
-        """The pusher is gone: half-close, so ffmpeg's server reads what is still on its way first."""
-        with contextlib.suppress(OSError):
-            self.backend.shutdown(socket.SHUT_WR)
-        self.thread.join(10)
-        self._shutdown()
         with contextlib.suppress(OSError):
             self.backend.close()
+
+    def finish(self) -> None:
+        """The pusher is gone: half-close, so ffmpeg's server reads everything before its end of file
+        (the backend socket is closed by `_downstream` once the server closed its side)."""
+        with contextlib.suppress(OSError):
+            self.backend.shutdown(socket.SHUT_WR)
+        self.thread.join(BACKEND_DRAIN_S)
 
 
 class RtspGate(RtmpGate):
