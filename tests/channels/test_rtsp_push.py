@@ -38,6 +38,13 @@ WITH_B_FRAMES = [
 LOGGER = "videolens.services.channels.rtsp_gate"
 
 
+def _ok(pusher: subprocess.Popen[bytes]) -> bool:
+    """The push ran to its end (ffmpeg's own error otherwise)."""
+    code = pusher.wait(60)
+    assert code == 0, pusher.stderr.read().decode(errors="replace") if pusher.stderr else code
+    return True
+
+
 def push_rtsp(
     source: Path, url: str, seconds: float, codec: list[str] | None = None, transport: str | None = "tcp"
 ) -> subprocess.Popen[bytes]:
@@ -151,7 +158,7 @@ def test_rtsp_push_with_b_frames_and_audio_plays_as_hls(
     # ffmpeg's default transport: it asks for UDP first, is answered 461 and goes on over TCP
     pusher = push_rtsp(hamilton_clip, url, 4, WITH_B_FRAMES, transport=None)
     frames, b_frames = _pushed(hamilton_clip, 4, WITH_B_FRAMES, tmp_path)
-    assert pusher.wait(60) == 0, pusher.stderr.read() if pusher.stderr else ""
+    assert _ok(pusher)
     stats = live_server.container.channels.stats(cid)
     assert stats is not None
     _wait_written(stats, frames, "the push's segments")
@@ -252,7 +259,7 @@ def test_push_from_outside_the_security_group_is_refused(
         InputId=medialive.describe_channel(ChannelId=cid)["InputAttachments"][0]["InputId"]
     )["SecurityGroups"][0]
     medialive.update_input_security_group(InputSecurityGroupId=sg, WhitelistRules=[{"Cidr": "127.0.0.1/32"}])
-    assert push_rtsp(hamilton_clip, url, 2).wait(30) == 0
+    assert _ok(push_rtsp(hamilton_clip, url, 2))
     wait_until(lambda: stats.connections == 1 and stats.segments >= 1, what="the accepted push")
     medialive.stop_channel(ChannelId=cid)
     wait_state(medialive, cid, "IDLE")
@@ -268,9 +275,9 @@ def test_rtsp_pusher_reconnects_after_a_discontinuity(
     stats = live_server.container.channels.stats(cid)
     assert stats is not None
     frames, _b = _pushed(hamilton_clip, 3, WITH_B_FRAMES, tmp_path)
-    assert push_rtsp(hamilton_clip, url, 3, WITH_B_FRAMES).wait(30) == 0
+    assert _ok(push_rtsp(hamilton_clip, url, 3, WITH_B_FRAMES))
     _wait_written(stats, frames, "the first connection's segments")
-    assert push_rtsp(hamilton_clip, url, 3, WITH_B_FRAMES).wait(30) == 0
+    assert _ok(push_rtsp(hamilton_clip, url, 3, WITH_B_FRAMES))
     wait_until(lambda: stats.connections == 2 and stats.discontinuities == 1, what="the second connection")
     _wait_written(stats, frames, "the second connection's segments")
     assert medialive.describe_channel(ChannelId=cid)["State"] == "RUNNING"

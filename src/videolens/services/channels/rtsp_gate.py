@@ -140,13 +140,43 @@ def _reply(status: int, text: str, seq: int) -> bytes:
 class _Session:
     """One accepted pusher relayed to the channel's listener."""
 
-    def __init__(self, client: socket.socket, backend: socket.socket, path: PushPath, port: int) -> None:
-        self.client, self.backend, self.path = client, backend, path
+    def __init__(self, client: socket.socket, path: PushPath, port: int) -> None:
+        self.client, self.path, self.port = client, path, port
+        self.backend = socket.socket()
         self.target_base = backend_url(port)
         self.send_lock = threading.Lock()
         self.seq_map: dict[int, int] = {}  # backend CSeq → the client's
         self.next_seq = 1
+        self.reader = MessageReader()
         self.thread = threading.Thread(target=self._downstream, name="channels-rtsp-down", daemon=True)
+
+    def open(self, first: bytes, seq: int) -> None:
+        """Connect, relay the first request and its answer, then relay in the background. ffmpeg's
+        server listens again every few seconds, and a connection that lands as a listen times out
+        is reset unanswered: that one is tried again (nothing reached the pusher yet)."""
+        self.backend.close()  # (the unconnected placeholder)
+        deadline = time.monotonic() + BACKEND_WAIT_S
+        while True:
+            try:
+                self.backend = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                self.next_seq, self.seq_map, self.reader = 1, {}, MessageReader()
+                self.forward(first)
+                answers: list[Message] = []
+                while not answers:
+                    data = self.backend.recv(65536)
+                    if not data:
+                        raise ConnectionResetError("the channel's listener closed")
+                    answers = self.reader.feed(data)
+                break
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    self.backend.close()
+                if time.monotonic() > deadline:
+                    raise _Refusal(503, "the channel is not listening", seq) from exc
+                time.sleep(0.05)
+        self.backend.settimeout(None)
+        for message in answers:
+            self.to_client(self._for_client(message))
         self.thread.start()
 
     def to_client(self, data: bytes) -> None:
@@ -168,20 +198,22 @@ class _Session:
             head = CONTENT_LENGTH.sub(b"Content-Length: " + str(len(body)).encode(), head, count=1)
         self.backend.sendall(_with_cseq(head, ours) + sep + body)
 
+    def _for_client(self, message: Message) -> bytes:
+        raw = message.raw
+        if message.text and (seq := _cseq(raw)) is not None and seq in self.seq_map:
+            raw = _with_cseq(raw, self.seq_map.pop(seq))
+        return raw
+
     def _downstream(self) -> None:
         """Backend → pusher, until the backend closes: it is read to its end even after the pusher left,
         since closing a socket with unread data sends a reset, and a reset makes the channel's server
         throw away the media it had received but not read yet (a lagging channel loses its tail)."""
-        reader = MessageReader()
         pusher_there = True
         with contextlib.suppress(OSError, ValueError):
             while data := self.backend.recv(65536):
-                for message in reader.feed(data) if pusher_there else []:
-                    raw = message.raw
-                    if message.text and (seq := _cseq(raw)) is not None and seq in self.seq_map:
-                        raw = _with_cseq(raw, self.seq_map.pop(seq))
+                for message in self.reader.feed(data) if pusher_there else []:
                     try:
-                        self.to_client(raw)
+                        self.to_client(self._for_client(message))
                     except OSError:
                         pusher_there = False
         for s in (self.client, self.backend):  # (wakes the pusher's reader when the channel ended first)
@@ -193,6 +225,8 @@ class _Session:
     def finish(self) -> None:
         """The pusher is gone: half-close, so ffmpeg's server reads everything before its end of file
         (the backend socket is closed by `_downstream` once the server closed its side)."""
+        if not self.thread.is_alive():  # never opened
+            return
         with contextlib.suppress(OSError):
             self.backend.shutdown(socket.SHUT_WR)
         self.thread.join(BACKEND_DRAIN_S)
@@ -222,8 +256,10 @@ class RtspGate(RtmpGate):
                             raise _Refusal(400, "the first request must name the stream", seq)
                         path = here
                         port = self._accept(peer, method, here, seq)
-                        session = _Session(client, self._connect_backend(port, seq), here, port)
+                        session = _Session(client, here, port)
+                        session.open(message.raw, seq)
                         client.settimeout(None)
+                        continue
                     elif here is not None and (here.stream_name, here.key) != (path.stream_name, path.key):
                         raise _Refusal(400, "a request named another stream in the same session", seq)
                     assert session is not None
@@ -261,17 +297,3 @@ class RtspGate(RtmpGate):
         if not hmac.compare_digest(path.key.encode(), target.key.encode()):
             raise _Refusal(401, "wrong stream key", seq)
         return target.backend_port
-
-    @staticmethod
-    def _connect_backend(port: int, seq: int) -> socket.socket:
-        """Connect to the channel's ffmpeg listener (it listens again between two pushers)."""
-        deadline = time.monotonic() + BACKEND_WAIT_S
-        while True:
-            try:
-                backend = socket.create_connection(("127.0.0.1", port), timeout=5)
-                backend.settimeout(None)
-                return backend
-            except OSError as exc:
-                if time.monotonic() > deadline:
-                    raise _Refusal(503, "the channel is not listening", seq) from exc
-                time.sleep(0.05)
