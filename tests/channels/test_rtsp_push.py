@@ -6,19 +6,25 @@ back continues the output after a discontinuity."""
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
 import re
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import pytest
 from botocore.exceptions import ClientError
+from typer.testing import CliRunner
 
 from tests.channels.conftest import client, make_channel, wait_state, wait_until
 from tests.conftest import RunningServer
+from videolens.cli import app
 
 #: what the pusher sends: H.264 with B-frames (two between references) and AAC audio
 WITH_B_FRAMES = [
@@ -294,3 +300,54 @@ def test_rtsp_pusher_reconnects_after_a_discontinuity(
     assert 0 <= 2 * frames - decoded <= 8, (frames, decoded, stats)
     total = sum(d for d, _u in segments)
     assert abs(total - decoded / 29.97) < 0.1, total
+
+
+def test_cli_rest_and_aws_cli_create_rtsp_push_inputs(live_server: RunningServer) -> None:
+    port = live_server.container.channels.doors.rtsp.port
+    result = CliRunner().invoke(
+        app, ["channels", "create-group", "127.0.0.0/8", "--endpoint", live_server.url]
+    )
+    group = json.loads(result.output)["id"]
+    args = [
+        "channels",
+        "create-input",
+        "kim",
+        "--type",
+        "RTSP_PUSH",
+        "--group",
+        group,
+        "--stream-name",
+        "cam/kim",
+    ]
+    result = CliRunner().invoke(app, [*args, "--endpoint", live_server.url])
+    assert result.exit_code == 0, result.output
+    item = json.loads(result.output)
+    assert item["type"] == "RTSP_PUSH" and item["state"] == "DETACHED"
+    assert item["push_urls"][0].startswith(f"rtsp://127.0.0.1:{port}/cam/kim/")
+    # the native API refuses what MediaLive's would (no security group)
+    token = os.environ.get("VIDEOLENS_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    bad = httpx.post(
+        f"{live_server.url}/v1/channels/inputs",
+        json={"name": "x", "type": "RTSP_PUSH", "stream_name": "cam/x"},
+        headers=headers,
+    )
+    assert bad.status_code == 400, bad.text
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "AKID",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    aws = [str(Path(sys.executable).with_name("aws")), "--endpoint-url", live_server.url, "medialive"]
+    command = ["create-input", "--name", "lou", "--type", "RTSP_PUSH", "--destinations", "StreamName=cam/lou"]
+    out = subprocess.run(
+        [*aws, *command, "--input-security-groups", group],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    created = json.loads(out)["Input"]
+    assert created["Type"] == "RTSP_PUSH"
+    assert created["Destinations"][0]["Url"].startswith(f"rtsp://127.0.0.1:{port}/cam/lou/")
