@@ -91,9 +91,16 @@ def _wait_written(stats: Any, frames: int, what: str) -> None:
     """Until the connection's last segment is out: the channel may still be working through the tail
     after the pusher left (stopping it earlier would cut that tail). A segment's media end counts from
     the connection's first frame; up to 4 frames may be lost at its end (docs/channels.md, "Limits")."""
-    wait_until(
-        lambda: stats.segment_times and stats.segment_times[-1][1] >= (frames - 4.5) / 29.97, what=what
-    )
+    try:
+        wait_until(
+            lambda: stats.segment_times and stats.segment_times[-1][1] >= (frames - 4.5) / 29.97, what=what
+        )
+    except AssertionError as exc:
+        ends = [round(t[1], 3) for t in stats.segment_times]
+        seen = (stats.connections, stats.frames_in, stats.frames_dropped, stats.last_error, ends)
+        raise AssertionError(
+            f"{exc}: pushed {frames} frames; (connections, in, dropped, error, ends) {seen}"
+        ) from exc
 
 
 def _refusals(server: RunningServer, path: str) -> list[str]:

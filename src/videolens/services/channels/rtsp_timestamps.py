@@ -8,6 +8,12 @@ ones follow and get the times just before the earliest of them (one frame apart)
 from pts the way libavformat's muxer does it, with a reorder depth of two (enough for B-frames and a
 B-pyramid): a new pts replaces the smallest of the three largest so far, and dts is the smallest of
 them then, which grows with every packet and is never after the packet's own pts.
+
+With audio and video, the demuxer also moves a stream's time line once that stream's first RTCP sender
+report arrives (to line it up with the other stream's), a jump of a few hundred ms either way after its
+first packets; whichever stream's report comes second jumps, so it varies from push to push. A pts
+further from the latest one than reordering explains is taken for such a jump: the stream's times are
+shifted from there on to continue just after the latest (a gap of at most two frames, never a repeat).
 """
 
 from __future__ import annotations
@@ -29,8 +35,13 @@ class _StreamTimes:
         self.timed: list[av.Packet] = []  # the timed packets that followed them, not yet released
         self.ready = False
         self.largest: list[int] = []  # the REORDER_DEPTH + 1 largest pts so far, ascending
+        self.offset = 0  # added to the demuxer's pts since its time line jumped
+        self.high: int | None = None  # the largest pts so far (after the offset)
+        self.jumps = 0
 
     def push(self, packet: av.Packet) -> list[av.Packet]:
+        if packet.pts is not None:
+            self._continue(packet)
         if self.ready:
             return [self._dts(packet)] if packet.pts is not None else []
         if packet.pts is None:
@@ -42,6 +53,18 @@ class _StreamTimes:
         if len(self.timed) < LOOK_AHEAD and self.held:
             return []
         return self.release()
+
+    def _continue(self, packet: av.Packet) -> None:
+        pts = int(packet.pts or 0) + self.offset
+        if self.high is not None:
+            reach = (REORDER_DEPTH + 2) * self.ticks
+            if not self.high - reach <= pts <= self.high + reach:
+                target = self.high + (REORDER_DEPTH + 1) * self.ticks
+                self.offset += target - pts
+                pts = target
+                self.jumps += 1
+        self.high = pts if self.high is None else max(self.high, pts)
+        packet.pts = pts
 
     def release(self) -> list[av.Packet]:
         """Everything held so far, with times (also at the end of the connection)."""
