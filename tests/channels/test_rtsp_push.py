@@ -227,6 +227,10 @@ def test_wrong_key_missing_key_and_others_are_refused_and_logged(
         assert _rtsp_status(port, options.format(f"rtsp://127.0.0.1:{port}/no/such/x", 1)).startswith(
             "RTSP/1.0 404 Not Found"
         )
+        # a body too large to be an SDP is not buffered before the key is checked: the door hangs up
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"ANNOUNCE {url} RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 100000000\r\n\r\n".encode())
+            assert s.recv(4096) == b""
         # UDP only: answered 461 Unsupported Transport, and nothing else to fall back to
         assert push_rtsp(hamilton_clip, url, 2, transport="udp").wait(30) != 0
     assert _refusals(live_server, "live/gus") == [

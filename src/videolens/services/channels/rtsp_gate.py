@@ -33,6 +33,8 @@ BACKEND_DRAIN_S = 30.0
 #: the path the channel's loopback RTSP listener serves
 BACKEND_PATH = "/live/in"
 MAX_HEADER = 64 * 1024
+#: an SDP is a few hundred bytes; a larger body would be buffered before the key is checked
+MAX_BODY = 64 * 1024
 PUBLISH_METHODS = {"OPTIONS", "ANNOUNCE", "SETUP", "RECORD", "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER"}
 CSEQ = re.compile(rb"^(CSeq:[ \t]*)(\d+)", re.IGNORECASE | re.MULTILINE)
 CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)", re.IGNORECASE | re.MULTILINE)
@@ -83,7 +85,10 @@ class MessageReader:
                     raise ValueError("RTSP header too long")
                 break
             length = CONTENT_LENGTH.search(bytes(self.buffer[:head_end]))
-            end = head_end + 4 + (int(length.group(1)) if length else 0)
+            body = int(length.group(1)) if length else 0
+            if body > MAX_BODY:
+                raise ValueError("RTSP body too long")
+            end = head_end + 4 + body
             if len(self.buffer) < end:
                 break
             out.append(Message(bytes(self.buffer[:end]), True))
