@@ -54,8 +54,10 @@ def free_port() -> int:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    # servers of one test run side by side: each channels RTMP door on a free port unless a test names one
+    # servers of one test run side by side: each channels RTMP / RTSP door on a free port unless a test
+    # names one
     overrides.setdefault("channels_rtmp_port", 0)
+    overrides.setdefault("channels_rtsp_port", 0)
     return Settings(data_dir=data_dir, log_json=False, **overrides)  # type: ignore[arg-type]
 
 

@@ -115,11 +115,12 @@ def make_channel(
     renditions: list[tuple[str, int | None, int | None, int]] | None = None,
     tags: dict[str, str] | None = None,
     encoder_settings: dict[str, Any] | None = None,
+    input_type: str = "RTMP_PUSH",
 ) -> tuple[str, str]:
-    """The issue's flow: security group, RTMP_PUSH input, channel; waits for IDLE. (channel id, push URL)"""
+    """The issue's flow: security group, push input, channel; waits for IDLE. (channel id, push URL)"""
     sg = medialive.create_input_security_group(WhitelistRules=[{"Cidr": cidr}])["SecurityGroup"]["Id"]
     inp = medialive.create_input(
-        Name=user, Type="RTMP_PUSH", Destinations=[{"StreamName": "live/" + user}], InputSecurityGroups=[sg]
+        Name=user, Type=input_type, Destinations=[{"StreamName": "live/" + user}], InputSecurityGroups=[sg]
     )
     url = inp["Input"]["Destinations"][0]["Url"]
     ch = medialive.create_channel(

@@ -20,7 +20,7 @@ def test_a_taken_rtmp_port_is_logged_and_the_rest_keeps_running(
         port = taken.getsockname()[1]
         container = Container(make_settings(tmp_path / "data", channels_rtmp_port=port), models=models)
         try:
-            with caplog.at_level(logging.ERROR, logger="videolens.services.channels.service"):
+            with caplog.at_level(logging.ERROR, logger="videolens.services.channels"):
                 container.start_ingest()
             assert f"cannot listen for RTMP pushes on 127.0.0.1:{port}" in caplog.text
             # the channel API still answers: a channel can be described, listed, created
@@ -34,6 +34,7 @@ def test_worker_processes_do_not_open_the_rtmp_door(tmp_path: Path, models: Mode
     try:
         container.start_background()  # what `videolens worker` / `jobs worker` start
         assert container.channels not in container.background
-        assert container.channels.gate._sock is None
+        assert container.channels.doors.rtmp._sock is None
+        assert container.channels.doors.rtsp._sock is None
     finally:
         container.close()

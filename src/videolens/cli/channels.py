@@ -52,7 +52,9 @@ def create_input(
     group: Annotated[list[str], typer.Option(help="security group id (push inputs)")] = [],  # noqa: B006
     stream_name: Annotated[str | None, typer.Option(help="push: app/instance, e.g. live/alice")] = None,
     source: Annotated[str | None, typer.Option(help="pull: the source URL")] = None,
-    input_type: Annotated[str, typer.Option("--type", help="RTMP_PUSH, RTMP_PULL or URL_PULL")] = "RTMP_PUSH",
+    input_type: Annotated[
+        str, typer.Option("--type", help="RTMP_PUSH, RTSP_PUSH, RTMP_PULL or URL_PULL")
+    ] = "RTMP_PUSH",
     endpoint: Endpoint = DEFAULT_ENDPOINT,
 ) -> None:
     """An input; push inputs print their URL with its stream key."""

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # live channels (MediaLive compatible)
     #: the public RTMP port push inputs listen on (0: any free port, for tests)
     channels_rtmp_port: int = Field(default=1935, ge=0, le=65535)
+    #: the public RTSP port RTSP_PUSH inputs listen on (0: any free port, for tests)
+    channels_rtsp_port: int = Field(default=8554, ge=0, le=65535)
     #: anonymize every channel that does not say otherwise ("pixelate", "blur", "solid"; None: off)
     channels_anonymize_default: str | None = None
     #: a channel whose input reading falls further behind real time than this halves its frame rate

@@ -7,7 +7,7 @@ from typing import Any
 
 from videolens.api.aws.registry import AwsContext, AwsService
 from videolens.services.channels.errors import ChannelStateError, UnprocessableSettingsError
-from videolens.services.channels.models import Channel, Input, SecurityGroup
+from videolens.services.channels.models import PUSH_TYPES, Channel, Input, SecurityGroup
 from videolens.services.errors import AlreadyExistsError, ConflictError, InvalidParameterError, NotFoundError
 
 
@@ -43,14 +43,14 @@ def channel_doc(ctx: AwsContext, channel: Channel, summary: bool = False) -> dic
 
 def input_doc(ctx: AwsContext, item: Input) -> dict[str, Any]:
     urls = ctx.container.channels.push_urls(item, _host(ctx))
-    port = ctx.container.channels.rtmp_port
+    port = ctx.container.channels.push_port(item)
     return {
         "Arn": item.arn,
         "AttachedChannels": item.attached_channels,
         "Destinations": [{"Ip": _host(ctx), "Port": str(port), "Url": u} for u in urls],
         "Id": item.id,
         "InputClass": "SINGLE_PIPELINE",
-        "InputSourceType": "STATIC" if item.type == "RTMP_PUSH" else "DYNAMIC",
+        "InputSourceType": "STATIC" if item.type in PUSH_TYPES else "DYNAMIC",
         "Name": item.name,
         "SecurityGroups": item.security_groups,
         "Sources": [{"Url": u} for u in item.sources],
@@ -103,10 +103,21 @@ def delete_group(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
 # -- inputs -----------------------------------------------------------------------------------------
 
 
+#: input types beyond MediaLive's InputType enum (our extension: MediaLive has no RTSP push)
+EXTENSION_INPUT_TYPES = ("RTSP_PUSH",)
+_EXTENSION_TYPE = "videolens:Type"
+
+
+def _prevalidate(op: str, p: dict[str, Any]) -> None:
+    """Let an extension type past the model's enum (the service checks it like any other)."""
+    if op == "CreateInput" and p.get("Type") in EXTENSION_INPUT_TYPES:
+        p[_EXTENSION_TYPE] = p.pop("Type")
+
+
 def create_input(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     item = ctx.container.channels.inputs.create_input(
         p.get("Name") or "",
-        p.get("Type") or "",
+        p.get(_EXTENSION_TYPE) or p.get("Type") or "",
         stream_names=[d["StreamName"] for d in p.get("Destinations") or [] if d.get("StreamName")],
         sources=[s["Url"] for s in p.get("Sources") or [] if s.get("Url")],
         security_groups=list(p.get("InputSecurityGroups") or []),
@@ -249,4 +260,5 @@ SERVICE = AwsService(
     },
     validation_error="BadRequestException",
     internal_error="InternalServerErrorException",
+    prevalidate=_prevalidate,
 )

@@ -1,7 +1,8 @@
 """A running channel: input connections in, decode once, anonymize, encode the ladder, HLS out, recorded.
 
-One thread per channel. Push inputs listen with ffmpeg's RTMP server on a loopback port (the public
-port is `rtmp_gate.RtmpGate`, which checks security groups and stream keys); pull inputs open their URL.
+One thread per channel. Push inputs listen with ffmpeg's RTMP or RTSP server on a loopback port (the
+public ports are `rtmp_gate.RtmpGate` and `rtsp_gate.RtspGate`, which check security groups and stream
+keys); pull inputs open their URL.
 Each connection is decoded once: the packets are also remuxed to Matroska into an ingest session of
 the channel's recording stream, the frames go through the anonymizer (when on), every rendition encodes
 them, and segments are cut on the same frame for all renditions every `SegmentLength` seconds. The
@@ -27,6 +28,7 @@ from videolens.media.video_types import Frame, FrameProcessor
 from videolens.services.channels.audio import ConnectionAudio
 from videolens.services.channels.hls_output import HlsOutput
 from videolens.services.channels.models import OutputPlan, RunnerStats
+from videolens.services.channels.rtsp_timestamps import with_timestamps
 from videolens.services.channels.segment_encoder import SegmentEncoder
 
 log = logging.getLogger(__name__)
@@ -110,13 +112,21 @@ class ChannelRunner:
                 self._stop.wait(0.5)
 
     def _open(self) -> av.container.InputContainer:
-        options = {"listen": "1"} if self.listen else {}
+        rtsp = self.url.startswith("rtsp")
+        options = {"listen": "1"} if self.listen and not rtsp else {}
+        open_timeout = OPEN_TIMEOUT_S
+        if self.listen and rtsp:
+            # RTSP_PUSH (its door is rtsp_gate): ffmpeg's RTSP server waits listen_timeout seconds (the
+            # default, -1, turns into an out-of-range TCP timeout: ERANGE at open); one more bounds the
+            # ANNOUNCE / SETUP / RECORD exchange and the probe of a pusher that came at the last moment
+            options.update({"rtsp_flags": "listen", "listen_timeout": str(int(OPEN_TIMEOUT_S))})
+            open_timeout = 2 * OPEN_TIMEOUT_S
         # probe briefly: a live pusher sends in real time, and the output waits on the probe
         options.update({"analyzeduration": "1000000", "probesize": "1000000"})
-        if self.url.startswith("rtsp"):
+        if rtsp:
             options["rtsp_transport"] = "tcp"
         self.listening.set()
-        return av.open(self.url, "r", options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S))
+        return av.open(self.url, "r", options=options, timeout=(open_timeout, READ_TIMEOUT_S))
 
     def _connection(self) -> None:
         source = self._open()
@@ -164,9 +174,12 @@ class ChannelRunner:
                 for out in processor.push(frame):
                     self._emit(out, state, fps)
 
+            ended: list[Exception] = []
+            packets = self._packets(source, [video, *source.streams.audio[:1]], ended)
+            if self.listen and self.url.startswith("rtsp"):
+                packets = with_timestamps(packets)  # RTP leaves the first picture untimed, dts unset
             try:
-                ended: list[Exception] = []
-                for packet in self._packets(source, [video, *source.streams.audio[:1]], ended):
+                for packet in packets:
                     if self._stop.is_set():
                         break
                     if packet.dts is None or packet.size == 0:

@@ -9,7 +9,6 @@ import shutil
 import socket
 import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ from videolens.services.channels.encoder_settings import default_encoder_setting
 from videolens.services.channels.errors import ChannelStateError, UnprocessableSettingsError
 from videolens.services.channels.hls_output import HlsOutput, Put, local_put
 from videolens.services.channels.inputs import Inputs
-from videolens.services.channels.models import PUSH_TYPES, Channel, Input, Refusal, RunnerStats
-from videolens.services.channels.rtmp_gate import PushTarget, Refused, RtmpGate
+from videolens.services.channels.models import PUSH_TYPES, Channel, Input, RunnerStats
+from videolens.services.channels.push_doors import PushDoors
 from videolens.services.channels.runner import ChannelRunner
 from videolens.services.channels.sparing import SpareMatcher
 from videolens.services.channels.store import ChannelStore
@@ -68,68 +67,34 @@ class ChannelsService:
         self.root = settings.data_dir / "channels"
         self.store = ChannelStore(self.root / "channels.json")
         self.inputs = Inputs(self.store, settings.region, str(settings.account_id))
-        self.refusals: deque[Refusal] = deque(maxlen=200)
-        # the RTMP door listens where the HTTP server does (loopback by default; VIDEOLENS_HOST=0.0.0.0
-        # opens both): security groups and stream keys guard it, the bind address decides who reaches it
-        self.gate = RtmpGate(settings.host, settings.channels_rtmp_port, self._resolve_push, self._refused)
         self.runners: dict[str, ChannelRunner] = {}
-        self._started = False
+        self.doors = PushDoors(settings, self.inputs, self.runners)  # the public RTMP and RTSP ports
+        self.refusals = self.doors.refusals
 
     # -- BackgroundTask -----------------------------------------------------------------------------
     def start(self) -> None:
-        try:
-            self.gate.start()
-        except OSError as exc:  # a taken port must not take the API down with it: push inputs say so
-            log.error(
-                "channels: cannot listen for RTMP pushes on %s:%d (%s); push inputs are unavailable "
-                "until VIDEOLENS_CHANNELS_RTMP_PORT names a free port",
-                self.settings.host,
-                self.settings.channels_rtmp_port,
-                exc.strerror or exc,
-            )
-            return
-        self._started = True
+        self.doors.start()
 
     def stop(self) -> None:
         for cid in list(self.runners):
             self._stop_runner(cid)
-        if self._started:
-            self.gate.stop()
-            self._started = False
+        self.doors.stop()
 
     @property
     def rtmp_port(self) -> int:
-        return self.gate.port
+        return self.doors.rtmp.port
 
     @staticmethod
     def default_encoder_settings(destination_id: str, segment_s: int = 2) -> dict[str, Any]:
         """One rendition at the input's size, 2 Mbit/s, HLS segments of `segment_s` (the native default)."""
         return default_encoder_settings(destination_id, segment_s)
 
-    # -- push door ----------------------------------------------------------------------------------
+    # -- push doors ---------------------------------------------------------------------------------
     def push_urls(self, item: Input, host: str) -> list[str]:
-        if item.type not in PUSH_TYPES:
-            return []
-        return [f"rtmp://{host}:{self.rtmp_port}/{d.stream_name}/{d.key}" for d in item.destinations]
+        return self.doors.urls(item, host)
 
-    def _resolve_push(self, app: str) -> PushTarget:
-        found = self.inputs.find_push(app)
-        if found is None:
-            raise Refused("no input has this stream name")
-        item, destination = found
-        runner = next((self.runners[c] for c in item.attached_channels if c in self.runners), None)
-        if runner is None or runner.backend_port is None:
-            raise Refused("the input's channel is not running")
-
-        def check_peer(peer: str) -> str | None:
-            return (
-                None if self.inputs.peer_allowed(item, peer) else "address outside the input security groups"
-            )
-
-        return PushTarget(runner.backend_port, destination.key, check_peer)
-
-    def _refused(self, peer: str, path: str, reason: str) -> None:
-        self.refusals.append(Refusal(time.time(), peer, path, reason))
+    def push_port(self, item: Input) -> int:
+        return self.doors.port(item.type)
 
     # -- channels -----------------------------------------------------------------------------------
     def _refresh(self, channel: Channel) -> Channel:
@@ -309,7 +274,7 @@ class ChannelsService:
         item = self.inputs.input(channel.input_ids[0])
         push = item.type in PUSH_TYPES
         port = _free_port() if push else None
-        url = f"rtmp://127.0.0.1:{port}/live/in" if push else item.sources[0]
+        url = self.doors.backend_url(item.type, port) if port is not None else item.sources[0]
         spec = self.anonymize_spec(channel)
 
         def make_processor(fps: float, size: tuple[int, int]) -> Any:
