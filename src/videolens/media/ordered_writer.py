@@ -18,12 +18,14 @@ from collections.abc import Callable
 class OrderedWriter:
     """Runs `handle` on queued items in one thread, in order; its first error is raised in the caller."""
 
-    def __init__(self, handle: Callable[[tuple[str, object]], None], depth: int = 8) -> None:
+    def __init__(
+        self, handle: Callable[[tuple[str, object]], None], depth: int = 8, name: str = "encode"
+    ) -> None:
         self._handle = handle
         self._queue: queue.Queue[tuple[tuple[str, object], int] | None] = queue.Queue()
         self._slots = threading.Semaphore(max(1, depth))
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="encode", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:

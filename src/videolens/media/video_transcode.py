@@ -228,9 +228,8 @@ def _run(
     header = {"rotation_set": False}
     pending: list[av.Packet] = []  # copied packets that arrive before the first video frame is encoded
 
-    def encode_now(frames: Iterable[Frame]) -> None:
-        for f in frames:
-            vf = f.to_av()
+    def encode_now(frames: Iterable[tuple[Frame, av.VideoFrame]]) -> None:
+        for f, vf in frames:
             if not header["rotation_set"]:
                 rotation = int(getattr(f._av, "rotation", 0) or 0) if f._av is not None else 0
                 if rotation:
@@ -268,11 +267,26 @@ def _run(
     # frames); packets of copied streams do not count, so the pipeline never waits on the encoder
     # because audio happened to be demuxed in between (measured: 0.7 s of 2.5 s lost that way).
     frame_bytes = max(1, info.width * info.height * 3 // 2)
-    writer = OrderedWriter(handle, depth=max(4, min(32, 48_000_000 // frame_bytes)))
+    depth = max(4, min(32, 48_000_000 // frame_bytes))
+    writer = OrderedWriter(handle, depth=depth)
+
+    # A processor's deferred drawing (the anonymizer's redaction) and the frame's conversion for the
+    # encoder run in a thread of their own, before the encode thread: in one thread with x264's
+    # submission they made it the pipeline's bottleneck (measured: the encode thread busy all along,
+    # 45 % of it drawing, while the detector waited on its queue). Everything goes through it, in order.
+    def draw(item: tuple[str, object]) -> None:
+        kind, value = item
+        if kind == "frame":
+            frame: Frame = value  # type: ignore[assignment]
+            writer.put(("frames", [(frame, frame.to_av())]))
+        else:
+            writer.put(item, weight=0)
+
+    stage = OrderedWriter(draw, depth=depth, name="draw")
 
     def encode(frames: Iterable[Frame]) -> None:
         for f in frames:
-            writer.put(("frames", [f]))
+            stage.put(("frame", f))
 
     # Frames leave the decoder in display order, but some files (AVI with packed B-frames) stamp them
     # with their packets' out-of-order pts. Handing each frame the smallest pts among the next few
@@ -302,7 +316,7 @@ def _run(
             if kind == "packet":
                 packet: av.Packet = value  # type: ignore[assignment]
                 packet.stream = copies[packet.stream.index]
-                writer.put(("packet", packet), weight=0)
+                stage.put(("packet", packet), weight=0)
                 continue
             av_frame: av.VideoFrame = value  # type: ignore[assignment]
             if av_frame.pts is None:
@@ -316,12 +330,18 @@ def _run(
         while reorder:
             index, last_time = feed(reorder.popleft(), index)
         encode(processor.flush())
-        writer.put(("end", None), weight=0)
+        stage.put(("end", None), weight=0)
     except BaseException:
         decoded_items.close()
+        stage.shutdown()
         writer.shutdown()
         raise
     decoded_items.close()
+    try:
+        stage.close()
+    except BaseException:
+        writer.shutdown()
+        raise
     writer.close()
     if not header["rotation_set"]:
         raise MediaError(f"no decodable video frame in the input ({error or 'empty video stream'})")

@@ -34,7 +34,7 @@ class Frame:
     own 4:2:0 planes as one (H * 3/2, W) array, then set `yuv_modified`): the latter never converts
     the frame's colours, only the regions a filter touches (vision.redaction.redact_i420).
     Each view shows what was drawn on the other before it was read (BGR drawn last wins). A processor
-    may also `defer` its drawing: the transcoder then draws in its encode thread, right before
+    may also `defer` its drawing: the transcoder then draws in its draw thread, right before
     encoding, so the pixel work overlaps the next frames' decoding and detection.
     """
 
@@ -104,8 +104,8 @@ class Frame:
         return rows[: self._av.height : step, : self._av.width : step].astype(np.float32)
 
     def defer(self, draw: Callable[[Frame], None]) -> None:
-        """Run `draw(self)` later: just before the frame is encoded (in the encoder's thread), or as soon
-        as anyone reads its pixels (`image`, `yuv`), so no reader ever sees the frame without it."""
+        """Run `draw(self)` later: just before the frame is encoded (in the transcoder's draw thread), or
+        as soon as anyone reads its pixels (`image`, `yuv`), so no reader ever sees the frame without it."""
         self._deferred.append(draw)
 
     def _draw_deferred(self) -> None:

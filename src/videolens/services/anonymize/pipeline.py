@@ -8,7 +8,7 @@ detections gets boxes interpolated between them instead of the stale boxes of th
 Sampling is the pipeline's adaptive sampler for "auto" (sooner on motion, cuts and surprising
 movement; looks between whole-picture looks at most AUTO_FULL_LOOK_S apart may cover only crops
 around the tracks) or every N frames. Faces are hidden on the decoder's own YUV planes when the frame is
-plain 4:2:0 (no full-frame colour conversion), on BGR otherwise, in the transcoder's encode thread
+plain 4:2:0 (no full-frame colour conversion), on BGR otherwise, in the transcoder's draw thread
 (`Frame.defer`), so the pixel work runs beside the next frames' detection on the other core.
 """
 
@@ -160,7 +160,7 @@ class AnonymizePipeline:
             else:
                 hide.append(box)
         if hide and self.style.mode != "none":
-            # the pixels are drawn in the transcoder's encode thread: redaction overlaps detection
+            # the pixels are drawn in the transcoder's draw thread: redaction overlaps detection and x264
             frame.defer(_Redaction(hide, self.style))
         self.stats.frames += 1
         if self.on_frame is not None:
