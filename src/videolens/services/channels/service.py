@@ -1,4 +1,10 @@
-"""The channels capability: MediaLive's channel life cycle over inputs, runners, HLS output and recording."""
+"""The channels capability: MediaLive's channel life cycle over inputs, runners, HLS output and recording.
+
+Records live in the metadata store (repository.py), so every node answers for every channel; Start and
+Stop set the desired state, and the runner supervisor of some node runs the channel under a lease
+(supervisor.py): a channel RUNNING when its node stopped or died runs again on another node, or on the
+same one after a restart.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +13,26 @@ import logging
 import secrets
 import shutil
 import socket
-import threading
 import time
+import urllib.parse
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
 from videolens.services.channels.encoder_settings import default_encoder_settings, plan_output
 from videolens.services.channels.errors import ChannelStateError, UnprocessableSettingsError
-from videolens.services.channels.hls_output import HlsOutput, Put, local_put
+from videolens.services.channels.hls_output import Put, local_put
 from videolens.services.channels.inputs import Inputs
 from videolens.services.channels.models import PUSH_TYPES, Channel, Input, Refusal, RunnerStats
+from videolens.services.channels.repository import ChannelRepository, channel_doc, to_channel
 from videolens.services.channels.rtmp_gate import PushTarget, Refused, RtmpGate
 from videolens.services.channels.runner import ChannelRunner
 from videolens.services.channels.sparing import SpareMatcher
-from videolens.services.channels.store import ChannelStore
-from videolens.services.errors import InvalidParameterError, NotFoundError
+from videolens.services.channels.supervisor import RunGuard, RunnerSupervisor
+from videolens.services.errors import InvalidObjectError, InvalidParameterError, NotFoundError
 from videolens.services.faces.service import FacesService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.service import StreamsService
@@ -32,12 +40,12 @@ from videolens.services.streams.service import StreamsService
 log = logging.getLogger(__name__)
 
 ANONYMIZE_TAG = "videolens:anonymize"
-#: CREATING lasts this long (MediaLive takes seconds; clients poll describe_channel until IDLE)
-CREATE_DELAY_S = 0.3
 DESTINATION_SCHEMES = ("s3://", "s3ssl://")
 #: live detection works on frames shrunk to this side unless the spec says otherwise: at 960 (the file
 #: default) detection alone took ~21 ms a 720p frame, at 640 ~9 ms (40-px faces at 1080p stay found)
 LIVE_DETECT_MAX_SIDE = 640
+#: a segment or playlist served from the bucket is read whole; an HLS segment is far below this
+MAX_HLS_FILE_BYTES = 256 * 1024 * 1024
 
 
 def _free_port() -> int:
@@ -58,6 +66,7 @@ class ChannelsService:
     def __init__(
         self,
         settings: Settings,
+        db: Database,
         storage: StorageService,
         streams: StreamsService,
         anonymizer: AnonymizeService,
@@ -66,19 +75,20 @@ class ChannelsService:
         self.settings = settings
         self.storage, self.streams, self.anonymizer, self.faces = storage, streams, anonymizer, faces
         self.root = settings.data_dir / "channels"
-        self.store = ChannelStore(self.root / "channels.json")
+        self.store = ChannelRepository(db, legacy_json=self.root / "channels.json")
         self.inputs = Inputs(self.store, settings.region, str(settings.account_id))
+        self.supervisor = RunnerSupervisor(self.store, self._runner, settings.channels_lease_seconds)
         self.refusals: deque[Refusal] = deque(maxlen=200)
         # the RTMP door listens where the HTTP server does (loopback by default; VIDEOLENS_HOST=0.0.0.0
         # opens both): security groups and stream keys guard it, the bind address decides who reaches it
         self.gate = RtmpGate(settings.host, settings.channels_rtmp_port, self._resolve_push, self._refused)
-        self.runners: dict[str, ChannelRunner] = {}
         self._started = False
 
     # -- BackgroundTask -----------------------------------------------------------------------------
     def start(self) -> None:
         try:
             self.gate.start()
+            self._started = True
         except OSError as exc:  # a taken port must not take the API down with it: push inputs say so
             log.error(
                 "channels: cannot listen for RTMP pushes on %s:%d (%s); push inputs are unavailable "
@@ -87,12 +97,19 @@ class ChannelsService:
                 self.settings.channels_rtmp_port,
                 exc.strerror or exc,
             )
-            return
-        self._started = True
+        endpoint = f"{self._public_host()}:{self.gate.port}" if self._started else None
+        self.supervisor.start(endpoint, push_door=self._started)
+
+    def _public_host(self) -> str:
+        """The host pushers reach this node's door at (recorded on the channels it runs)."""
+        if self.settings.public_base_url:
+            host = urllib.parse.urlsplit(self.settings.public_base_url).hostname
+            if host:
+                return host
+        return socket.gethostname() if self.settings.host in ("0.0.0.0", "::", "") else self.settings.host
 
     def stop(self) -> None:
-        for cid in list(self.runners):
-            self._stop_runner(cid)
+        self.supervisor.stop()
         if self._started:
             self.gate.stop()
             self._started = False
@@ -107,18 +124,45 @@ class ChannelsService:
         return default_encoder_settings(destination_id, segment_s)
 
     # -- push door ----------------------------------------------------------------------------------
+    def _remote_endpoint(self, item: Input) -> str | None:
+        """host:port of the door of another node running the input's channel (None: none does)."""
+        for cid in item.attached_channels:
+            row = self.store.row(cid)
+            live = (
+                row is not None and row.lease_expires_at is not None and row.lease_expires_at >= time.time()
+            )
+            if live and row is not None and row.owner != self.supervisor.owner and row.runner_endpoint:
+                return row.runner_endpoint
+        return None
+
+    def push_endpoint(self, item: Input, host: str) -> tuple[str, int]:
+        """Where the input's pusher connects: the node running its channel (in a cluster), else here."""
+        remote = self._remote_endpoint(item)
+        if remote is not None:
+            remote_host, _, port = remote.rpartition(":")
+            return remote_host, int(port)
+        return host, self.rtmp_port
+
     def push_urls(self, item: Input, host: str) -> list[str]:
         if item.type not in PUSH_TYPES:
             return []
-        return [f"rtmp://{host}:{self.rtmp_port}/{d.stream_name}/{d.key}" for d in item.destinations]
+        host, port = self.push_endpoint(item, host)
+        return [f"rtmp://{host}:{port}/{d.stream_name}/{d.key}" for d in item.destinations]
 
     def _resolve_push(self, app: str) -> PushTarget:
         found = self.inputs.find_push(app)
         if found is None:
             raise Refused("no input has this stream name")
         item, destination = found
-        runner = next((self.runners[c] for c in item.attached_channels if c in self.runners), None)
+        runner = next(
+            (r for c in item.attached_channels if (r := self.supervisor.runner(c)) is not None), None
+        )
         if runner is None or runner.backend_port is None:
+            remote = self._remote_endpoint(item)
+            if remote is not None:
+                raise Refused(
+                    f"the input's channel runs on another node: push to rtmp://{remote}/{app}/<key>"
+                )
             raise Refused("the input's channel is not running")
 
         def check_peer(peer: str) -> str | None:
@@ -132,19 +176,11 @@ class ChannelsService:
         self.refusals.append(Refusal(time.time(), peer, path, reason))
 
     # -- channels -----------------------------------------------------------------------------------
-    def _refresh(self, channel: Channel) -> Channel:
-        if channel.state == "CREATING" and time.time() - channel.created_at >= CREATE_DELAY_S:
-            channel.state = "IDLE"
-        return channel
-
     def channel(self, cid: str) -> Channel:
-        channel = self.store.channels.get(cid)
-        if channel is None:
-            raise NotFoundError(f"channel {cid} not found")
-        return self._refresh(channel)
+        return self.store.channel(cid)
 
     def list_channels(self) -> list[Channel]:
-        return [self._refresh(c) for c in self.store.channels.values() if c.state != "DELETED"]
+        return self.store.channels()
 
     def anonymize_spec(self, channel: Channel) -> dict[str, Any] | None:
         """The channel's field, else its tag (`mode[,spare=collection]`), else the server default."""
@@ -168,7 +204,7 @@ class ChannelsService:
         if len(channel.input_ids) != 1:
             errors.append(("inputAttachments", "a SINGLE_PIPELINE channel takes exactly one input"))
         for iid in channel.input_ids:
-            item = self.store.inputs.get(iid)
+            item = self.store.input(iid)
             if item is None:
                 errors.append(("inputAttachments.inputId", f"input {iid} does not exist"))
             elif item.attached_channels and item.attached_channels != [channel.id]:
@@ -192,108 +228,95 @@ class ChannelsService:
                 raise UnprocessableSettingsError(exc.message, [("anonymize", exc.message)]) from exc
 
     def create_channel(self, name: str, **fields: Any) -> Channel:
-        with self.store.lock:
-            cid = self.store.new_id()
-            channel = Channel(
-                id=cid,
-                arn=self.inputs.arn("channel", cid),
-                name=name,
-                state="CREATING",
-                created_at=time.time(),
-                recording_stream=f"medialive-{cid}",
-                playback_key=secrets.token_urlsafe(18),
-                **fields,
-            )
-            self._check(channel)
-            self.streams.create_stream(
-                channel.recording_stream, retention_hours=self.settings.channels_recording_retention_hours
-            )
-            for iid in channel.input_ids:
-                self.store.inputs[iid].attached_channels = [cid]
-            self.store.channels[cid] = channel
-            self.store.save()
+        cid = self.store.new_id()
+        channel = Channel(
+            id=cid,
+            arn=self.inputs.arn("channel", cid),
+            name=name,
+            state="CREATING",
+            created_at=time.time(),
+            recording_stream=f"medialive-{cid}",
+            playback_key=secrets.token_urlsafe(18),
+            **fields,
+        )
+        self._check(channel)
+        self.streams.create_stream(
+            channel.recording_stream, retention_hours=self.settings.channels_recording_retention_hours
+        )
+        self.store.add_channel(channel)  # attaches its input, unless another channel took it meanwhile
         return channel
 
+    def _state_error(self, channel: Channel, what: str) -> ChannelStateError:
+        return ChannelStateError(f"channel {channel.id} is {channel.state}: {what}")
+
     def update_channel(self, cid: str, **fields: Any) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        with self.store.edit(cid) as (s, row):
+            channel = to_channel(row)
             if channel.state != "IDLE":
-                raise ChannelStateError(
-                    f"channel {cid} is {channel.state}: only an IDLE channel can be updated"
-                )
-            before = {k: getattr(channel, k) for k in fields}
+                raise self._state_error(channel, "only an IDLE channel can be updated")
             old_inputs = channel.input_ids
             for key, value in fields.items():
                 if value is not None:
                     setattr(channel, key, value)
-            try:
-                self._check(channel)
-            except Exception:
-                for key, value in before.items():
-                    setattr(channel, key, value)
-                raise
-            for iid in old_inputs:
-                if iid not in channel.input_ids and iid in self.store.inputs:
-                    self.store.inputs[iid].attached_channels = []
-            for iid in channel.input_ids:
-                self.store.inputs[iid].attached_channels = [cid]
-            self.store.save()
+            self._check(channel)
+            self.store.attach(s, cid, channel.input_ids, old_inputs)
+            row.name, row.doc = channel.name, channel_doc(channel)
         return channel
 
     def set_tags(self, cid: str, tags: dict[str, str], remove: list[str] | None = None) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        with self.store.edit(cid) as (_s, row):
+            channel = to_channel(row)
             channel.tags.update(tags)
             for key in remove or []:
                 channel.tags.pop(key, None)
-            self.store.save()
+            row.doc = channel_doc(channel)
         return channel
 
     def delete_channel(self, cid: str) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        with self.store.edit(cid) as (s, row):
+            channel = to_channel(row)
             if channel.state not in ("IDLE", "CREATING"):
-                raise ChannelStateError(f"channel {cid} is {channel.state}: stop it before deleting it")
-            channel.state = "DELETING"
-            for iid in channel.input_ids:
-                if iid in self.store.inputs:
-                    self.store.inputs[iid].attached_channels = []
-            self.store.save()
-            answer = Channel(**{**channel.__dict__})
-            channel.state = "DELETED"
-            self.store.save()
-        return answer
+                raise self._state_error(channel, "stop it before deleting it")
+            self.store.attach(s, cid, [], channel.input_ids)
+            row.state = "DELETED"
+        channel.state = "DELETING"  # the answer; the row is DELETED at once
+        return channel
 
     # -- running ------------------------------------------------------------------------------------
     def start_channel(self, cid: str) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        """Desired RUNNING: some node's supervisor takes the lease and starts the runner (STARTING →
+        RUNNING). The destination is checked here, so a missing bucket is the caller's 422."""
+        channel = self.channel(cid)
+        if channel.state == "IDLE":
+            self._destination_puts(channel)
+        with self.store.edit(cid) as (s, row):
+            channel = to_channel(row)
             if channel.state != "IDLE":
-                raise ChannelStateError(f"channel {cid} is {channel.state}: only an IDLE channel can start")
-            runner = self._runner(channel)
-            channel.state = "STARTING"
-            self.runners[cid] = runner
-            self.store.save()
-            answer = Channel(**{**channel.__dict__})
-        runner.start()
-        threading.Thread(target=self._mark_running, args=(channel, runner), daemon=True).start()
-        return answer
+                raise self._state_error(channel, "only an IDLE channel can start")
+            row.state, row.desired = "STARTING", "RUNNING"
+            self.store.clear_segments(s, cid)  # a new run: the output starts again at _00001
+        channel.state = "STARTING"
+        self.supervisor.wake.set()
+        return channel
 
-    def _mark_running(self, channel: Channel, runner: ChannelRunner) -> None:
-        runner.listening.wait(10)
-        with self.store.lock:
-            if channel.state == "STARTING":
-                channel.state = "RUNNING"
-                self.store.save()
+    def stop_channel(self, cid: str) -> Channel:
+        """Desired IDLE: the node running it stops the runner, writes the VOD playlists, sets IDLE."""
+        with self.store.edit(cid) as (_s, row):
+            channel = to_channel(row)
+            if channel.state not in ("RUNNING", "STARTING"):
+                raise self._state_error(channel, "only a running channel can stop")
+            row.state, row.desired = "STOPPING", "IDLE"
+        channel.state = "STOPPING"
+        self.supervisor.wake.set()
+        return channel
 
-    def _runner(self, channel: Channel) -> ChannelRunner:
+    def _destination_puts(self, channel: Channel) -> tuple[str, list[Put]]:
+        """(base name, a put per destination URL); a destination bucket that does not exist is a 422."""
         ids = [str(d.get("Id")) for d in channel.destinations]
         plan = plan_output(channel.encoder_settings, ids)
         destination = next(d for d in channel.destinations if str(d.get("Id")) == plan.destination_id)
         urls = [str(s["Url"]) for s in destination.get("Settings") or [] if s.get("Url")]
         puts: list[Put] = []
-        local = self.root / channel.id / "hls"
-        shutil.rmtree(local, ignore_errors=True)
         base = "index"
         for url in urls:
             bucket, prefix, base = split_destination(url)
@@ -305,7 +328,17 @@ class ChannelsService:
                     [("destinations.settings.url", exc.message)],
                 ) from exc
             puts.append(self._bucket_put(bucket, prefix))
+        return base, puts
+
+    def _runner(self, channel: Channel, guard: RunGuard) -> ChannelRunner:
+        """The runner of one run on this node; every write it makes goes through the lease's fence."""
+        plan = plan_output(channel.encoder_settings, [str(d.get("Id")) for d in channel.destinations])
+        base, puts = self._destination_puts(channel)
+        local = self.root / channel.id / "hls"
+        if not guard.resume:  # a new run; a run taken over keeps the segments it continues
+            shutil.rmtree(local, ignore_errors=True)
         puts.insert(0, local_put(local))
+        guard.bind(plan, base, puts)  # every write of the run goes through the lease's fence
         item = self.inputs.input(channel.input_ids[0])
         push = item.type in PUSH_TYPES
         port = _free_port() if push else None
@@ -326,7 +359,7 @@ class ChannelsService:
             url,
             listen=push,
             plan=plan,
-            make_output=lambda sizes: HlsOutput(plan, base, puts, sizes),
+            make_output=guard.output,
             make_processor=make_processor,
             record=lambda: self.streams.ingest(name=channel.recording_stream),
             latency_budget_s=self.settings.channels_latency_budget_s,
@@ -340,30 +373,9 @@ class ChannelsService:
 
         return put
 
-    def stop_channel(self, cid: str) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
-            if channel.state not in ("RUNNING", "STARTING"):
-                raise ChannelStateError(f"channel {cid} is {channel.state}: only a running channel can stop")
-            channel.state = "STOPPING"
-            self.store.save()
-            answer = Channel(**{**channel.__dict__})
-        threading.Thread(target=self._stop_and_idle, args=(channel,), daemon=True).start()
-        return answer
-
-    def _stop_and_idle(self, channel: Channel) -> None:
-        self._stop_runner(channel.id)
-        with self.store.lock:
-            channel.state = "IDLE"
-            self.store.save()
-
-    def _stop_runner(self, cid: str) -> None:
-        runner = self.runners.pop(cid, None)
-        if runner is not None:
-            runner.stop()
-
     def stats(self, cid: str) -> RunnerStats | None:
-        runner = self.runners.get(cid)
+        """The runner's numbers when this node runs the channel (None elsewhere)."""
+        runner = self.supervisor.runner(cid)
         return runner.stats if runner is not None else None
 
     # -- native HLS ---------------------------------------------------------------------------------
@@ -381,13 +393,26 @@ class ChannelsService:
             raise NotFoundError("unknown playback key")
         if "/" in name or name.startswith("."):
             raise NotFoundError(f"no file {name}")
-        path: Path = self.root / cid / "hls" / name
-        if not path.is_file():
-            raise NotFoundError(f"no file {name} (yet)")
-        data = path.read_bytes()
+        data = self._hls_file(channel, name)
         if name.endswith(".m3u8"):
             lines = [
                 ln if ln.startswith("#") or not ln else f"{ln}?key={key}" for ln in data.decode().split("\n")
             ]
             data = "\n".join(lines).encode()
         return data
+
+    def _hls_file(self, channel: Channel, name: str) -> bytes:
+        """From this node's directory when it runs the channel (and has the file: a run taken over keeps
+        the earlier segments where they were written), else from the destination bucket (any node)."""
+        path: Path = self.root / channel.id / "hls" / name
+        if self.supervisor.runner(channel.id) is not None and path.is_file():
+            return path.read_bytes()
+        for d in channel.destinations:
+            for setting in d.get("Settings") or []:
+                if str(setting.get("Url", "")).startswith(DESTINATION_SCHEMES):
+                    bucket, prefix, _base = split_destination(str(setting["Url"]))
+                    try:
+                        return self.storage.get_object_bytes(bucket, prefix + name, MAX_HLS_FILE_BYTES)
+                    except InvalidObjectError:
+                        continue
+        raise NotFoundError(f"no file {name} (yet)")
