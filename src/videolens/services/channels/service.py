@@ -16,15 +16,20 @@ import socket
 import time
 import urllib.parse
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
+from videolens.services.channels.destinations import (
+    DESTINATION_SCHEMES,
+    destination_puts,
+    hls_base,
+    hls_file,
+)
 from videolens.services.channels.encoder_settings import default_encoder_settings, plan_output
 from videolens.services.channels.errors import ChannelStateError, UnprocessableSettingsError
-from videolens.services.channels.hls_output import Put, local_put
+from videolens.services.channels.hls_output import local_put
 from videolens.services.channels.inputs import Inputs
 from videolens.services.channels.models import PUSH_TYPES, Channel, Input, Refusal, RunnerStats
 from videolens.services.channels.repository import ChannelRepository, channel_doc, to_channel
@@ -32,7 +37,7 @@ from videolens.services.channels.rtmp_gate import PushTarget, Refused, RtmpGate
 from videolens.services.channels.runner import ChannelRunner
 from videolens.services.channels.sparing import SpareMatcher
 from videolens.services.channels.supervisor import RunGuard, RunnerSupervisor
-from videolens.services.errors import InvalidObjectError, InvalidParameterError, NotFoundError
+from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.faces.service import FacesService
 from videolens.services.storage.service import StorageService
 from videolens.services.streams.service import StreamsService
@@ -40,26 +45,15 @@ from videolens.services.streams.service import StreamsService
 log = logging.getLogger(__name__)
 
 ANONYMIZE_TAG = "videolens:anonymize"
-DESTINATION_SCHEMES = ("s3://", "s3ssl://")
 #: live detection works on frames shrunk to this side unless the spec says otherwise: at 960 (the file
 #: default) detection alone took ~21 ms a 720p frame, at 640 ~9 ms (40-px faces at 1080p stay found)
 LIVE_DETECT_MAX_SIDE = 640
-#: a segment or playlist served from the bucket is read whole; an HLS segment is far below this
-MAX_HLS_FILE_BYTES = 256 * 1024 * 1024
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def split_destination(url: str) -> tuple[str, str, str]:
-    """s3ssl://bucket/live/user → (bucket, "live/", "user")."""
-    rest = url.split("://", 1)[1]
-    bucket, _, path = rest.partition("/")
-    prefix, _, base = path.rpartition("/")
-    return bucket, f"{prefix}/" if prefix else "", base or "index"
 
 
 class ChannelsService:
@@ -288,7 +282,7 @@ class ChannelsService:
         RUNNING). The destination is checked here, so a missing bucket is the caller's 422."""
         channel = self.channel(cid)
         if channel.state == "IDLE":
-            self._destination_puts(channel)
+            destination_puts(self.storage, channel)
         with self.store.edit(cid) as (s, row):
             channel = to_channel(row)
             if channel.state != "IDLE":
@@ -310,30 +304,10 @@ class ChannelsService:
         self.supervisor.wake.set()
         return channel
 
-    def _destination_puts(self, channel: Channel) -> tuple[str, list[Put]]:
-        """(base name, a put per destination URL); a destination bucket that does not exist is a 422."""
-        ids = [str(d.get("Id")) for d in channel.destinations]
-        plan = plan_output(channel.encoder_settings, ids)
-        destination = next(d for d in channel.destinations if str(d.get("Id")) == plan.destination_id)
-        urls = [str(s["Url"]) for s in destination.get("Settings") or [] if s.get("Url")]
-        puts: list[Put] = []
-        base = "index"
-        for url in urls:
-            bucket, prefix, base = split_destination(url)
-            try:
-                self.storage.head_bucket(bucket)
-            except NotFoundError as exc:
-                raise UnprocessableSettingsError(
-                    f"destination bucket {bucket} does not exist",
-                    [("destinations.settings.url", exc.message)],
-                ) from exc
-            puts.append(self._bucket_put(bucket, prefix))
-        return base, puts
-
     def _runner(self, channel: Channel, guard: RunGuard) -> ChannelRunner:
         """The runner of one run on this node; every write it makes goes through the lease's fence."""
         plan = plan_output(channel.encoder_settings, [str(d.get("Id")) for d in channel.destinations])
-        base, puts = self._destination_puts(channel)
+        base, puts = destination_puts(self.storage, channel)
         local = self.root / channel.id / "hls"
         if not guard.resume:  # a new run; a run taken over keeps the segments it continues
             shutil.rmtree(local, ignore_errors=True)
@@ -367,12 +341,6 @@ class ChannelsService:
         runner.backend_port = port
         return runner
 
-    def _bucket_put(self, bucket: str, prefix: str) -> Put:
-        def put(name: str, data: bytes, content_type: str) -> None:
-            self.storage.put_object_bytes(bucket, prefix + name, data, content_type)
-
-        return put
-
     def stats(self, cid: str) -> RunnerStats | None:
         """The runner's numbers when this node runs the channel (None elsewhere)."""
         runner = self.supervisor.runner(cid)
@@ -380,11 +348,7 @@ class ChannelsService:
 
     # -- native HLS ---------------------------------------------------------------------------------
     def hls_base(self, channel: Channel) -> str:
-        for d in channel.destinations:
-            for s in d.get("Settings") or []:
-                if s.get("Url"):
-                    return split_destination(str(s["Url"]))[2]
-        return "index"
+        return hls_base(channel)
 
     def native_file(self, cid: str, name: str, key: str) -> bytes:
         """A file of the channel's native HLS output; playlists get the key appended to their URIs."""
@@ -393,26 +357,11 @@ class ChannelsService:
             raise NotFoundError("unknown playback key")
         if "/" in name or name.startswith("."):
             raise NotFoundError(f"no file {name}")
-        data = self._hls_file(channel, name)
+        here = self.supervisor.runner(cid) is not None
+        data = hls_file(self.storage, channel, self.root / cid / "hls" if here else None, name)
         if name.endswith(".m3u8"):
             lines = [
                 ln if ln.startswith("#") or not ln else f"{ln}?key={key}" for ln in data.decode().split("\n")
             ]
             data = "\n".join(lines).encode()
         return data
-
-    def _hls_file(self, channel: Channel, name: str) -> bytes:
-        """From this node's directory when it runs the channel (and has the file: a run taken over keeps
-        the earlier segments where they were written), else from the destination bucket (any node)."""
-        path: Path = self.root / channel.id / "hls" / name
-        if self.supervisor.runner(channel.id) is not None and path.is_file():
-            return path.read_bytes()
-        for d in channel.destinations:
-            for setting in d.get("Settings") or []:
-                if str(setting.get("Url", "")).startswith(DESTINATION_SCHEMES):
-                    bucket, prefix, _base = split_destination(str(setting["Url"]))
-                    try:
-                        return self.storage.get_object_bytes(bucket, prefix + name, MAX_HLS_FILE_BYTES)
-                    except InvalidObjectError:
-                        continue
-        raise NotFoundError(f"no file {name} (yet)")
