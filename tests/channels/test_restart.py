@@ -114,6 +114,9 @@ def test_a_running_channel_survives_a_crash_and_a_restart(hamilton_clip: Path, t
         ml, s3 = aws(url, "medialive"), aws(url, "s3")
         s3.create_bucket(Bucket="restarts")
         cid, push_url = make_channel(ml, "restarts", "rita")
+        arn = ml.describe_channel(ChannelId=cid)["Arn"]
+        ml.create_tags(ResourceArn=arn, Tags={"team": "news", "gone": "soon"})
+        ml.delete_tags(ResourceArn=arn, TagKeys=["gone"])
         ml.start_channel(ChannelId=cid)
         wait_state(ml, cid, "RUNNING")
         assert push(hamilton_clip, push_url, 3).wait(30) == 0
@@ -149,6 +152,7 @@ def test_a_running_channel_survives_a_crash_and_a_restart(hamilton_clip: Path, t
         wait_state(ml, cid, "RUNNING")
         assert _lease(data_dir, cid)[2] == token + 2
         assert "#EXT-X-ENDLIST" not in _playlist(s3, media)  # the shutdown did not end the broadcast
+        assert ml.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "news"}
         assert ml.stop_channel(ChannelId=cid)["State"] == "STOPPING"
         wait_state(ml, cid, "IDLE")
         vod = _playlist(s3, media)

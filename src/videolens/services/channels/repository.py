@@ -11,6 +11,7 @@ older version is imported once at start (and renamed `channels.json.imported`).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import secrets
@@ -59,7 +60,8 @@ def reported_state(row: ChannelRow, now: float) -> str:
 
 
 def to_channel(row: ChannelRow, now: float | None = None) -> Channel:
-    doc = {k: v for k, v in (row.doc or {}).items() if k in _DOC_FIELDS}
+    # a copy: callers edit the channel and write its doc back (the row's JSON must see a new value)
+    doc = copy.deepcopy({k: v for k, v in (row.doc or {}).items() if k in _DOC_FIELDS})
     state = reported_state(row, time.time() if now is None else now)
     return Channel(id=row.id, name=row.name, state=state, created_at=row.created_at, **doc)
 
@@ -88,7 +90,10 @@ class ChannelRepository:
         #: orders this process's read-check-write steps (SQLite); rows are locked across nodes
         self.lock = threading.RLock()
         if legacy_json is not None and legacy_json.is_file():
-            self.import_json(legacy_json)
+            try:
+                self.import_json(legacy_json)
+            except (IntegrityError, FileNotFoundError):  # another process of this node imported it first
+                log.info("channels: %s was imported by another process", legacy_json)
 
     def new_id(self) -> str:
         """A 7-digit id, as MediaLive's, unique across the three kinds."""
