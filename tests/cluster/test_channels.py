@@ -47,7 +47,10 @@ def _push_url(ml: Any, cid: str) -> str:
 
 
 def _live(s3: Any, key: str) -> list[str]:
-    text: str = s3.get_object(Bucket="cluster-live", Key=key)["Body"].read().decode()
+    try:
+        text: str = s3.get_object(Bucket="cluster-live", Key=key)["Body"].read().decode()
+    except s3.exceptions.NoSuchKey:
+        return []  # not written yet
     return text.splitlines()
 
 
