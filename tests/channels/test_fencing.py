@@ -1,6 +1,7 @@
-"""The runner lease's fence on a channel's output (SQLite and PostgreSQL): a node whose lease expired
-writes nothing more, its stale token cannot log a segment, and the node that took over continues the
-playlists from the segment log with one discontinuity."""
+"""The runner lease's fence on a channel's output (SQLite and PostgreSQL): a node past its lease time
+renews before writing and goes on while the lease is still its own; once taken over it writes nothing
+more and its stale token cannot log a segment; the node that took over continues the playlists from the
+segment log with one discontinuity."""
 
 from __future__ import annotations
 
@@ -52,31 +53,38 @@ def test_a_stale_node_writes_nothing_and_the_next_one_continues(repo: ChannelRep
     out_a.add_segment(0, b"one", 1.0, False)
     assert written_a == ["live_a_00001.ts", "live_a.m3u8", "live.m3u8"]
 
-    time.sleep(LEASE_S + 0.1)  # node A stalls past its lease (no renewal)
+    time.sleep(LEASE_S + 0.1)  # node A stalls past its lease (no renewal), nobody takes it meanwhile
     assert not guard_a.valid()
-    with pytest.raises(Fenced):
-        out_a.add_segment(0, b"two", 1.0, False)
-    assert len(written_a) == 3  # nothing more reached the destination
+    out_a.add_segment(0, b"two", 1.0, False)  # the lease is still its own: renewed at the write
+    assert written_a[3:] == ["live_a_00002.ts", "live_a.m3u8"]
 
+    time.sleep(LEASE_S + 0.1)  # stalled again, and this time node B takes the channel over
     lease_b = second.leases.claim("node-b")
     assert lease_b is not None and lease_b.token == 2
-    # node A's stale token cannot log a segment either, even if its clock thought the lease was fine
-    assert not guard_a.log_segment(0, SegmentEntry(2, "live_a_00002.ts", 1.0, False))
+    with pytest.raises(Fenced):
+        out_a.add_segment(0, b"three", 1.0, False)
+    assert len(written_a) == 5 and guard_a.lost  # nothing more reached the destination
+    # node A's stale token cannot log a segment either
+    assert not guard_a.log_segment(0, SegmentEntry(3, "live_a_00003.ts", 1.0, False))
     written_b: list[tuple[str, bytes]] = []
     guard_b = RunGuard(second.leases, lease_b, repo.segments(cid), LEASE_S)
     guard_b.bind(PLAN, "live", [lambda name, data, _ct: written_b.append((name, data))])
     out_b = guard_b.output([(64, 36)])
-    out_b.add_segment(0, b"three", 1.0, False)
+    out_b.add_segment(0, b"four", 1.0, False)
     names = [n for n, _ in written_b]
-    assert names == ["live_a_00002.ts", "live_a.m3u8"]  # the master was written by the run it continues
+    assert names == ["live_a_00003.ts", "live_a.m3u8"]  # the master was written by the run it continues
     playlist = written_b[1][1].decode().splitlines()
-    assert playlist[-4:] == ["live_a_00001.ts", "#EXT-X-DISCONTINUITY", "#EXTINF:1.000,", "live_a_00002.ts"]
-    assert [(r.sequence, r.discontinuity) for r in repo.segments(cid)] == [(1, False), (2, True)]
+    assert playlist[-4:] == ["live_a_00002.ts", "#EXT-X-DISCONTINUITY", "#EXTINF:1.000,", "live_a_00003.ts"]
+    assert [(r.sequence, r.discontinuity) for r in repo.segments(cid)] == [(1, False), (2, False), (3, True)]
     # a run taken over and stopped before any pusher came back writes the VOD playlist from the log
     written_c: list[bytes] = []
     guard_c = RunGuard(second.leases, lease_b, repo.segments(cid), LEASE_S)
     guard_c.bind(PLAN, "live", [lambda _name, data, _ct: written_c.append(data)])
     guard_c.finish_unconnected()
     vod = written_c[-1].decode().splitlines()
-    assert [ln for ln in vod if ln.startswith("live")] == ["live_a_00001.ts", "live_a_00002.ts"]
+    assert [ln for ln in vod if ln.startswith("live")] == [
+        "live_a_00001.ts",
+        "live_a_00002.ts",
+        "live_a_00003.ts",
+    ]
     assert vod[-1] == "#EXT-X-ENDLIST" and vod.count("#EXT-X-DISCONTINUITY") == 1

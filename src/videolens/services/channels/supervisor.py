@@ -7,9 +7,10 @@ and renews every lease_seconds / 3. So exactly one node runs a RUNNING channel; 
 stalls, its lease expires and another node (or the same one, restarted) claims the channel: STARTING,
 then RUNNING again, its HLS output continuing from the segment log (`channel_segments`) with a
 discontinuity. A node that finds its lease taken over stops its runner without writing anything more:
-every output write first checks that the lease was renewed less than lease_seconds ago (a stalled node
-resuming after its expiry writes nothing), and each segment is logged under the fence (owner + token),
-so a stale node cannot add to its successor's playlists. Stop from any node reaches the holder through
+every output write first checks that the lease was renewed less than lease_seconds ago, else renews it
+with a fenced write before writing (a stalled node resuming after it was taken over writes nothing), and
+each segment is logged under the fence (owner + token), so a stale node cannot add to its successor's
+playlists. Stop from any node reaches the holder through
 the row (and a wake notification): it stops the runner, writes the complete VOD playlists, and releases
 the lease with the channel IDLE; a channel stopped while nobody holds its lease is set IDLE by any node.
 """
@@ -59,9 +60,21 @@ class RunGuard:
         """False once the lease was lost, or not renewed for a whole lease time (someone may have it)."""
         return not self.lost and time.monotonic() - self.renewed_at < self.lease_seconds
 
+    def ensure(self) -> bool:
+        """Whether this run may write now: renewed within a lease time, else renewed right now (a tick
+        of the supervisor that came late must not drop output while the lease is still ours)."""
+        if self.valid() or self.lost:
+            return not self.lost
+        started = time.monotonic()
+        if self.leases.renew(self.lease):
+            self.renewed_at = started
+            return True
+        self.lost = True
+        return False
+
     def fence(self, put: Put) -> Put:
         def guarded(name: str, data: bytes, content_type: str) -> None:
-            if not self.valid():
+            if not self.ensure():
                 raise Fenced(f"channel {self.lease.key}: lease lost, {name} not written")
             put(name, data, content_type)
 
@@ -95,7 +108,11 @@ class RunGuard:
             )
 
         expires = ChannelRow.lease_expires_at.key
-        return self.leases.write(self.lease, {expires: time.time() + self.lease_seconds}, then=insert)
+        started = time.monotonic()
+        if self.leases.write(self.lease, {expires: time.time() + self.lease_seconds}, then=insert):
+            self.renewed_at = started  # the log write renewed the lease too
+            return True
+        return False
 
 
 class LoggedHlsOutput(HlsOutput):
@@ -116,7 +133,7 @@ class LoggedHlsOutput(HlsOutput):
         self._master_written = all(self.entries)  # by the run this one continues
 
     def add_segment(self, index: int, data: bytes, duration_s: float, discontinuity: bool) -> None:
-        if not self.guard.valid():
+        if not self.guard.ensure():
             raise Fenced(f"channel {self.guard.lease.key}: lease lost, segment dropped")
         if self._continues[index]:
             discontinuity, self._continues[index] = True, False
