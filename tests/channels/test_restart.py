@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import boto3
-import httpx
-from botocore.config import Config
-
 from tests.channels.conftest import make_channel, push, wait_state, wait_until
 from tests.channels.test_push_door import _pushed_seconds
-from tests.conftest import REPO_ROOT, free_port
+from tests.cluster.conftest import client
+from tests.conftest import free_port
+from tests.jobs.test_restart import serve as serve_process
 from videolens.backends.metadata.database import Database
 from videolens.services.channels.models import Channel, Input, InputDestination, SecurityGroup
 from videolens.services.channels.repository import ChannelRepository
@@ -31,51 +25,12 @@ from videolens.services.channels.repository import ChannelRepository
 LEASE_S = 3
 
 
-@contextmanager
-def serve(data_dir: Path, port: int, rtmp_port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "VIDEOLENS_DATA_DIR": str(data_dir),
-        "VIDEOLENS_PORT": str(port),
-        "VIDEOLENS_HOST": "127.0.0.1",
-        "VIDEOLENS_CHANNELS_RTMP_PORT": str(rtmp_port),
-        "VIDEOLENS_CHANNELS_LEASE_SECONDS": str(LEASE_S),
-        "VIDEOLENS_LOG_LEVEL": "WARNING",
-    }
-    cli = Path(sys.executable).with_name("videolens")
-    log = open(data_dir.parent / f"server-{port}-{time.time():.0f}.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([str(cli), "serve"], env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-
-
-def aws(url: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(retries={"max_attempts": 1}),
+def serve(data_dir: Path, port: int, rtmp_port: int) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    return serve_process(
+        data_dir,
+        port,
+        VIDEOLENS_CHANNELS_RTMP_PORT=str(rtmp_port),
+        VIDEOLENS_CHANNELS_LEASE_SECONDS=str(LEASE_S),
     )
 
 
@@ -111,7 +66,7 @@ def test_a_running_channel_survives_a_crash_and_a_restart(hamilton_clip: Path, t
     url = f"http://127.0.0.1:{port}"
     media = "live/rita_360p.m3u8"
     with serve(data_dir, port, rtmp_port) as first:
-        ml, s3 = aws(url, "medialive"), aws(url, "s3")
+        ml, s3 = client("medialive", url), client("s3", url)
         s3.create_bucket(Bucket="restarts")
         cid, push_url = make_channel(ml, "restarts", "rita")
         arn = ml.describe_channel(ChannelId=cid)["Arn"]
@@ -128,7 +83,7 @@ def test_a_running_channel_survives_a_crash_and_a_restart(hamilton_clip: Path, t
     assert state == "RUNNING" and dead_owner is not None
 
     with serve(data_dir, port, rtmp_port) as second:
-        ml, s3 = aws(url, "medialive"), aws(url, "s3")
+        ml, s3 = client("medialive", url), client("s3", url)
         # the dead process's lease has to expire first: meanwhile the channel reads STARTING
         assert ml.describe_channel(ChannelId=cid)["State"] in ("STARTING", "RUNNING")
         wait_state(ml, cid, "RUNNING", timeout=LEASE_S + 15)
@@ -148,7 +103,7 @@ def test_a_running_channel_survives_a_crash_and_a_restart(hamilton_clip: Path, t
     assert _lease(data_dir, cid) == ("STARTING", None, token + 1)
 
     with serve(data_dir, port, rtmp_port):
-        ml, s3 = aws(url, "medialive"), aws(url, "s3")
+        ml, s3 = client("medialive", url), client("s3", url)
         wait_state(ml, cid, "RUNNING")
         assert _lease(data_dir, cid)[2] == token + 2
         assert "#EXT-X-ENDLIST" not in _playlist(s3, media)  # the shutdown did not end the broadcast
