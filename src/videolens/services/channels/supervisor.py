@@ -50,10 +50,16 @@ class RunGuard:
     """One run of a channel on this node under one lease: fences its writes, logs its segments."""
 
     def __init__(
-        self, leases: SqlLeaseStore, lease: Lease, resume: list[ChannelSegmentRow], lease_seconds: float
+        self,
+        leases: SqlLeaseStore,
+        lease: Lease,
+        resume: list[ChannelSegmentRow],
+        lease_seconds: float,
+        claimed_at: float | None = None,
     ) -> None:
         self.leases, self.lease, self.resume, self.lease_seconds = leases, lease, resume, lease_seconds
-        self.renewed_at = time.monotonic()  # taken before the claim: conservative
+        #: monotonic time taken before the claim (or the last renewal): the lease runs at least that long
+        self.renewed_at = time.monotonic() if claimed_at is None else claimed_at
         self.lost = False
 
     def valid(self) -> bool:
@@ -310,11 +316,12 @@ class RunnerSupervisor:
         if not self.push_door:
             pull = select(ChannelInputRow.attached_channel).where(ChannelInputRow.type.not_in(PUSH_TYPES))
             where.append(ChannelRow.id.in_(pull))
+        claimed_at = time.monotonic()
         lease = self.leases.claim(self.owner, where=where)
         if lease is None:
             return False
         cid = str(lease.key)
-        guard = RunGuard(self.leases, lease, self.repo.segments(cid), self.lease_seconds)
+        guard = RunGuard(self.leases, lease, self.repo.segments(cid), self.lease_seconds, claimed_at)
         row = self.repo.row(cid)
         try:
             if row is None:
