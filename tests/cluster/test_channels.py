@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from botocore.exceptions import ClientError, ResponseStreamingError
 
 from tests.channels.conftest import make_channel, push, wait_state, wait_until
 from tests.cluster.conftest import NODE_ENV, client
@@ -46,12 +47,25 @@ def _push_url(ml: Any, cid: str) -> str:
     return str(ml.describe_input(InputId=iid)["Destinations"][0]["Url"])
 
 
+def _read(s3: Any, bucket: str, key: str) -> list[str]:
+    """A playlist's lines ([] while not written yet). Read again when the GET raced the playlist being
+    rewritten: videolens' S3 door on the S3 blob backend can then fail the read (a storage issue, not
+    the channel's: the old blob is deleted while the GET streams it)."""
+    for _ in range(5):
+        try:
+            text: str = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+            return text.splitlines()
+        except s3.exceptions.NoSuchKey:
+            return []
+        except (ResponseStreamingError, ClientError) as exc:
+            if isinstance(exc, ClientError) and exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500:
+                raise
+            time.sleep(0.2)
+    raise AssertionError(f"{key} could not be read")
+
+
 def _live(s3: Any, key: str) -> list[str]:
-    try:
-        text: str = s3.get_object(Bucket="cluster-live", Key=key)["Body"].read().decode()
-    except s3.exceptions.NoSuchKey:
-        return []  # not written yet
-    return text.splitlines()
+    return _read(s3, "cluster-live", key)
 
 
 def _newest(lines: list[str]) -> int:
@@ -131,3 +145,63 @@ def test_one_runner_per_channel_and_takeover_when_its_node_dies(
     assert uris == [f"una_360p_{i:05d}.ts" for i in range(1, len(uris) + 1)]
     assert vod.count("#EXT-X-DISCONTINUITY") == 1
     assert vod[vod.index("#EXT-X-DISCONTINUITY") + 2] == uris[first_run]
+
+
+def test_a_paused_runner_node_writes_nothing_once_taken_over(
+    cluster: LocalCluster, db: sa.Engine, hamilton_clip: Path
+) -> None:
+    a, b = cluster.api
+    ml = client("medialive", a.url)
+    s3 = client("s3", b.url)
+    s3.create_bucket(Bucket="cluster-paused")
+    cid, _ = make_channel(ml, "cluster-paused", "vera")
+    ml.start_channel(ChannelId=cid)
+    wait_state(ml, cid, "RUNNING", timeout=30)
+    row = _lease(db, cid)
+    paused = _runner_node(cluster, row)
+    other = b if paused is a else a
+    media = "live/vera_360p.m3u8"
+
+    def newest() -> int:
+        return _newest(_read(s3, "cluster-paused", media))
+
+    pusher = push(hamilton_clip, _push_url(ml, cid), 9)  # the whole clip and more, in real time
+    try:
+        wait_until(lambda: newest() >= 2, what="the paused node's first segments")
+        paused.signal(signal.SIGSTOP)  # it stalls mid-broadcast, the pusher still sending to it
+        try:
+            before = newest()
+            wait_until(
+                lambda: _lease(db, cid)["owner"] not in (None, row["owner"]),
+                timeout=2 * LEASE_S + 10,
+                what="the take-over",
+            )
+        finally:
+            paused.signal(signal.SIGCONT)
+        # it wakes with frames to encode, finds its lease gone, and stops its runner
+        wait_until(
+            lambda: (
+                f"channel {cid} was taken over" in (paused.data_dir / "node.log").read_text(errors="replace")
+            ),
+            timeout=30,
+            what="the paused node noticing",
+        )
+    finally:
+        pusher.kill()
+        pusher.wait(10)
+    # nothing it had in flight reached the output: no newer segment, none logged
+    assert newest() == before
+    missing = f"live/vera_360p_{before + 1:05d}.ts"
+    assert s3.list_objects_v2(Bucket="cluster-paused", Prefix=missing).get("KeyCount", 0) == 0
+    with db.connect() as conn:
+        logged = conn.execute(
+            sa.text("SELECT max(sequence) FROM channel_segments WHERE channel_id = :c"), {"c": cid}
+        ).scalar_one()
+    assert logged == before
+    after = _lease(db, cid)
+    assert _runner_node(cluster, after) is other and after["lease_token"] == row["lease_token"] + 1
+    ml_other = client("medialive", other.url)
+    ml_other.stop_channel(ChannelId=cid)
+    wait_state(ml_other, cid, "IDLE", timeout=30)
+    vod = _read(s3, "cluster-paused", media)
+    assert vod[-1] == "#EXT-X-ENDLIST" and _newest(vod) == before
