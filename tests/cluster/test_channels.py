@@ -107,6 +107,16 @@ def test_one_runner_per_channel_and_takeover_when_its_node_dies(
     assert push(hamilton_clip, url, 3).wait(30) == 0
     wait_until(lambda: _newest(_live(s3, media)) >= 3, what="the first node's segments")
     first_run = _newest(_live(s3, media))
+    # the native HLS URL plays from the node that does not run the channel too (read from the bucket)
+    hls_url = httpx.get(f"{other.url}/v1/channels/{cid}", timeout=10).json()["hls_url"]
+    key = hls_url.split("?key=")[1]
+    master = httpx.get(hls_url, timeout=10)
+    assert master.status_code == 200 and f"una_360p.m3u8?key={key}" in master.text
+    playlist = httpx.get(f"{other.url}/v1/channels/{cid}/hls/una_360p.m3u8", params={"key": key}, timeout=10)
+    first_segment = next(ln for ln in playlist.text.splitlines() if ln.startswith("una_360p_"))
+    assert first_segment.endswith(f"?key={key}")
+    segment = httpx.get(f"{other.url}/v1/channels/{cid}/hls/{first_segment}", timeout=10)
+    assert segment.status_code == 200 and segment.content[:1] == b"\x47"  # MPEG-TS sync byte
 
     runner.signal(signal.SIGKILL)
     killed_at = time.monotonic()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from videolens.backends.blobs.base import BlobNotFoundError
 from videolens.services.channels.encoder_settings import plan_output
 from videolens.services.channels.errors import UnprocessableSettingsError
 from videolens.services.channels.hls_output import Put
@@ -73,8 +74,20 @@ def hls_file(storage: StorageService, channel: Channel, local: Path | None, name
         for setting in d.get("Settings") or []:
             if str(setting.get("Url", "")).startswith(DESTINATION_SCHEMES):
                 bucket, prefix, _base = split_destination(str(setting["Url"]))
-                try:
-                    return storage.get_object_bytes(bucket, prefix + name, MAX_HLS_FILE_BYTES)
-                except InvalidObjectError:
-                    continue
+                data = _read_object(storage, bucket, prefix + name)
+                if data is not None:
+                    return data
     raise NotFoundError(f"no file {name} (yet)")
+
+
+def _read_object(storage: StorageService, bucket: str, key: str) -> bytes | None:
+    # a playlist is rewritten every segment: a read that found the version just replaced (its blob
+    # deleted under it) reads the new one
+    for _ in range(3):
+        try:
+            return storage.get_object_bytes(bucket, key, MAX_HLS_FILE_BYTES)
+        except InvalidObjectError:
+            return None
+        except BlobNotFoundError:
+            continue
+    return None

@@ -17,7 +17,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -217,7 +217,7 @@ class ChannelRepository:
 
     # -- channels -----------------------------------------------------------------------------------
     @staticmethod
-    def attach(s: Session, cid: str, input_ids: list[str], previous: list[str] = ()) -> None:  # type: ignore[assignment]
+    def attach(s: Session, cid: str, input_ids: list[str], previous: Sequence[str] = ()) -> None:
         """Detach `previous` inputs no longer used, attach `input_ids` — each only if free (or ours)."""
         gone = [iid for iid in previous if iid not in input_ids]
         if gone:
@@ -278,6 +278,10 @@ class ChannelRepository:
     def edit(self, cid: str) -> Iterator[tuple[Session, ChannelRow]]:
         """The channel's row, locked until the block ends (its changes commit then, or roll back)."""
         with self.lock, self.db.session() as s:
+            # write first: SQLite then holds its write lock (waiting for it within the busy timeout) for
+            # the whole read-check-write; a transaction that read first and wrote after another
+            # connection's commit would fail at once ("database is locked", no wait)
+            s.execute(update(ChannelRow).where(ChannelRow.id == cid).values(id=ChannelRow.id))
             row = s.execute(
                 select(ChannelRow).where(ChannelRow.id == cid).with_for_update()
             ).scalar_one_or_none()
