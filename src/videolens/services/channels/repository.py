@@ -278,9 +278,8 @@ class ChannelRepository:
     def edit(self, cid: str) -> Iterator[tuple[Session, ChannelRow]]:
         """The channel's row, locked until the block ends (its changes commit then, or roll back)."""
         with self.lock, self.db.session() as s:
-            # write first: SQLite then holds its write lock (waiting for it within the busy timeout) for
-            # the whole read-check-write; a transaction that read first and wrote after another
-            # connection's commit would fail at once ("database is locked", no wait)
+            # write first: on SQLite the transaction then holds the write lock (waited for within the busy
+            # timeout) over the whole read-check-write, so no other process writes between check and write
             s.execute(update(ChannelRow).where(ChannelRow.id == cid).values(id=ChannelRow.id))
             row = s.execute(
                 select(ChannelRow).where(ChannelRow.id == cid).with_for_update()
