@@ -30,6 +30,7 @@ def serve(data_dir: Path, port: int, rtmp_port: int) -> AbstractContextManager[s
         data_dir,
         port,
         VIDEOLENS_CHANNELS_RTMP_PORT=str(rtmp_port),
+        VIDEOLENS_CHANNELS_RTSP_PORT="0",  # 8554 may be another test's or process's
         VIDEOLENS_CHANNELS_LEASE_SECONDS=str(LEASE_S),
     )
 
