@@ -166,9 +166,11 @@ class Container:
         self.background.append(self.analyzer_engine)
         self.jobs.types.register(ModelAnalysisJob(self.storage, self.models_service, self.datastreams))
         # live channels (MediaLive)
-        self.channels = ChannelsService(settings, self.storage, self.streams, self.anonymizer, self.faces)
-        # the RTMP door and the channel runners live with the HTTP node that owns the channel state
-        # (started by the API's lifespan, never by worker processes, which would fight for the port)
+        self.channels = ChannelsService(
+            settings, self.db, self.storage, self.streams, self.anonymizer, self.faces
+        )
+        # the RTMP door and the runner supervisor (one runner per running channel in the cluster, under
+        # a lease) live with the HTTP nodes (started by the API's lifespan, never by worker processes)
         self.ingest_tasks: list[BackgroundTask] = [self.channels]
         self._wire_notifications()
 
@@ -182,6 +184,8 @@ class Container:
         # new jobs wake the job workers, new outbox rows the event dispatchers, on every node
         self.jobs.wake = ClusterWake(notifier, "jobs")
         self.events.wake = ClusterWake(notifier, "events")
+        # a Start or Stop on any node makes every node's channel supervisor act at once
+        self.channels.supervisor.wake = ClusterWake(notifier, "channels")
 
     def start_background(self) -> None:
         for task in self.background:

@@ -24,6 +24,10 @@ NODE_ENV = {
     # a stopped object store fails a fragment within seconds (error ack) rather than after 40 s
     "VIDEOLENS_S3_MAX_ATTEMPTS": "3",
     "VIDEOLENS_S3_TIMEOUT_SECONDS": "2",
+    # each api node's push doors on ports of their own; a channel whose node died moves within seconds
+    "VIDEOLENS_CHANNELS_RTMP_PORT": "0",
+    "VIDEOLENS_CHANNELS_RTSP_PORT": "0",
+    "VIDEOLENS_CHANNELS_LEASE_SECONDS": "3",
 }
 
 

@@ -20,7 +20,8 @@ from videolens.backends.metadata.tables.jobs import JobRow
 
 
 @contextmanager
-def serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def serve(data_dir: Path, port: int, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`videolens serve` on `data_dir` as a real process (a restart test kills it and starts another)."""
     env = {
         **os.environ,
         "VIDEOLENS_DATA_DIR": str(data_dir),
@@ -29,6 +30,7 @@ def serve(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
         "VIDEOLENS_JOB_LEASE_SECONDS": "3",
         "VIDEOLENS_JOB_DETECT_EVERY": str(TEST_DETECT_EVERY),
         "VIDEOLENS_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     cli = Path(sys.executable).with_name("videolens")
     proc = subprocess.Popen([str(cli), "serve"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)

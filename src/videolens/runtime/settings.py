@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     channels_latency_budget_s: float = Field(default=4.0, ge=0)
     #: retention of the video stream each channel's input is recorded into
     channels_recording_retention_hours: int = Field(default=24, ge=0)
+    #: a channel whose node stopped renewing its runner lease for this long is run by another node
+    channels_lease_seconds: float = Field(default=10.0, gt=0)
 
     # live analysis (stream processors)
     #: a processor whose worker stopped renewing its lease for this long is taken over by another

@@ -20,6 +20,8 @@ JSON11 = "application/x-amz-json-1.1"
 _CBOR = contextvars.ContextVar("aws_cbor", default=False)
 #: services whose AWS endpoint also speaks CBOR 1.1 (Java SDKs default to it for Kinesis)
 CBOR_SERVICES = frozenset({"kinesis"})
+#: a 204 answer carries no body (HTTP): one written anyway would be read as the start of the next response
+NO_CONTENT = 204
 
 
 def _load_body(body: bytes) -> dict[str, Any]:
@@ -171,6 +173,8 @@ class RestJsonCodec:
         shape = op.output_shape
         status, headers = serialize_bindings(shape, output, int(op.http.get("responseCode", 200)))
         headers.append(("x-amzn-RequestId", request_id))
+        if status == NO_CONTENT:  # e.g. MediaLive DeleteTags: a body would be read as the next response
+            return WireResponse(status, headers, b"")
         if shape is None:
             return WireResponse(status, headers + [("Content-Type", "application/json")], b"{}")
         unknown = set(output) - set(shape.members)

@@ -43,11 +43,12 @@ def channel_doc(ctx: AwsContext, channel: Channel, summary: bool = False) -> dic
 
 def input_doc(ctx: AwsContext, item: Input) -> dict[str, Any]:
     urls = ctx.container.channels.push_urls(item, _host(ctx))
-    port = ctx.container.channels.push_port(item)
+    # the door of the node running the input's channel (this node's when none runs it)
+    host, port = ctx.container.channels.push_endpoint(item, _host(ctx))
     return {
         "Arn": item.arn,
         "AttachedChannels": item.attached_channels,
-        "Destinations": [{"Ip": _host(ctx), "Port": str(port), "Url": u} for u in urls],
+        "Destinations": [{"Ip": host, "Port": str(port), "Url": u} for u in urls],
         "Id": item.id,
         "InputClass": "SINGLE_PIPELINE",
         "InputSourceType": "STATIC" if item.type in PUSH_TYPES else "DYNAMIC",
@@ -85,7 +86,7 @@ def describe_group(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_groups(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-    groups = ctx.container.channels.store.groups.values()
+    groups = ctx.container.channels.inputs.groups()
     return {"InputSecurityGroups": [group_doc(ctx, g) for g in groups]}
 
 
@@ -131,7 +132,7 @@ def describe_input(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_inputs(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
-    return {"Inputs": [input_doc(ctx, i) for i in ctx.container.channels.store.inputs.values()]}
+    return {"Inputs": [input_doc(ctx, i) for i in ctx.container.channels.inputs.inputs()]}
 
 
 def update_input(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:

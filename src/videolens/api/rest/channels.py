@@ -103,7 +103,7 @@ def create_input(body: CreateInputRequest, c: ContainerDep, request: Request) ->
 
 @router.get("/channels/inputs", dependencies=[require_role(Role.VIEWER)])
 def list_inputs(c: ContainerDep, request: Request) -> dict[str, Any]:
-    return {"inputs": [input_doc(c, i, request) for i in c.channels.store.inputs.values()]}
+    return {"inputs": [input_doc(c, i, request) for i in c.channels.inputs.inputs()]}
 
 
 @router.post("/channels", dependencies=[require_role(Role.OPERATOR)], status_code=201)

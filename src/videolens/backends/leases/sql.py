@@ -160,12 +160,15 @@ class SqlLeaseStore:
         lease: Lease,
         values: Mapping[str, Any],
         then: Callable[[Session], None] | None = None,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
     ) -> bool:
-        """Write `values` on the leased row if `lease` still holds it; `then` runs in that transaction."""
+        """Write `values` on the leased row if `lease` still holds it (and the row matches `where`);
+        `then` runs in that transaction."""
         with self.db.session() as s:
             result = s.execute(
                 update(self.model)
-                .where(self._fence(lease))
+                .where(self._fence(lease), *where)
                 .values(dict(values))
                 .execution_options(synchronize_session=False)
             )

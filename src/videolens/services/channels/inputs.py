@@ -6,9 +6,8 @@ import ipaddress
 import re
 import secrets
 
-from videolens.services.channels.errors import ChannelStateError
 from videolens.services.channels.models import INPUT_TYPES, PUSH_TYPES, Input, InputDestination, SecurityGroup
-from videolens.services.channels.store import ChannelStore
+from videolens.services.channels.repository import ChannelRepository
 from videolens.services.errors import InvalidParameterError, NotFoundError
 
 #: MediaLive's "app/instance" push stream name
@@ -30,9 +29,9 @@ def parse_cidrs(cidrs: list[str]) -> list[str]:
 
 
 class Inputs:
-    """Security groups and inputs over the channel store (channels attach and detach inputs)."""
+    """Security groups and inputs over the channel records (channels attach and detach inputs)."""
 
-    def __init__(self, store: ChannelStore, region: str, account: str) -> None:
+    def __init__(self, store: ChannelRepository, region: str, account: str) -> None:
         self.store = store
         self.region = region
         self.account = account
@@ -43,39 +42,35 @@ class Inputs:
     # -- security groups ----------------------------------------------------------------------------
     def create_group(self, cidrs: list[str], tags: dict[str, str] | None = None) -> SecurityGroup:
         rules = parse_cidrs(cidrs)
-        with self.store.lock:
-            gid = self.store.new_id()
-            group = SecurityGroup(gid, self.arn("inputSecurityGroup", gid), rules, dict(tags or {}))
-            self.store.groups[gid] = group
-            self.store.save()
+        gid = self.store.new_id()
+        group = SecurityGroup(gid, self.arn("inputSecurityGroup", gid), rules, dict(tags or {}))
+        self.store.add_group(group)
         return group
 
+    def groups(self) -> list[SecurityGroup]:
+        return self.store.groups()
+
     def group(self, gid: str) -> SecurityGroup:
-        group = self.store.groups.get(gid)
+        group = self.store.group(gid)
         if group is None:
             raise NotFoundError(f"input security group {gid} not found")
         return group
 
     def update_group(self, gid: str, cidrs: list[str] | None, tags: dict[str, str] | None) -> SecurityGroup:
-        with self.store.lock:
-            group = self.group(gid)
-            if cidrs is not None:
-                group.cidrs = parse_cidrs(cidrs)
-            if tags is not None:
-                group.tags = dict(tags)
-            self.store.save()
+        group = self.group(gid)
+        if cidrs is not None:
+            group.cidrs = parse_cidrs(cidrs)
+        if tags is not None:
+            group.tags = dict(tags)
+        self.store.save_group(group)
         return group
 
     def group_inputs(self, gid: str) -> list[str]:
-        return [i.id for i in self.store.inputs.values() if gid in i.security_groups]
+        return self.store.group_inputs(gid)
 
     def delete_group(self, gid: str) -> None:
-        with self.store.lock:
-            self.group(gid)
-            if self.group_inputs(gid):
-                raise ChannelStateError(f"input security group {gid} is in use by inputs")
-            del self.store.groups[gid]
-            self.store.save()
+        self.group(gid)
+        self.store.delete_group(gid)
 
     # -- inputs -------------------------------------------------------------------------------------
     def create_input(
@@ -114,57 +109,49 @@ class Inputs:
                     raise InvalidParameterError(f"{input_type} source {url!r} has an unsupported scheme")
         for gid in security_groups:
             self.group(gid)
-        with self.store.lock:
-            iid = self.store.new_id()
-            item = Input(
-                iid,
-                self.arn("input", iid),
-                name,
-                input_type,
-                destinations,
-                list(sources),
-                list(security_groups),
-                [],
-                dict(tags or {}),
-            )
-            self.store.inputs[iid] = item
-            self.store.save()
+        iid = self.store.new_id()
+        item = Input(
+            iid,
+            self.arn("input", iid),
+            name,
+            input_type,
+            destinations,
+            list(sources),
+            list(security_groups),
+            [],
+            dict(tags or {}),
+        )
+        self.store.add_input(item)
         return item
 
+    def inputs(self) -> list[Input]:
+        return self.store.inputs()
+
     def input(self, iid: str) -> Input:
-        item = self.store.inputs.get(iid)
+        item = self.store.input(iid)
         if item is None:
             raise NotFoundError(f"input {iid} not found")
         return item
 
     def update_input(self, iid: str, name: str | None, security_groups: list[str] | None) -> Input:
-        with self.store.lock:
-            item = self.input(iid)
-            if security_groups is not None:
-                for gid in security_groups:
-                    self.group(gid)
-                if item.type in PUSH_TYPES and not security_groups:
-                    raise InvalidParameterError(f"{item.type} needs an input security group")
-                item.security_groups = list(security_groups)
-            if name is not None:
-                item.name = name
-            self.store.save()
+        item = self.input(iid)
+        if security_groups is not None:
+            for gid in security_groups:
+                self.group(gid)
+            if item.type in PUSH_TYPES and not security_groups:
+                raise InvalidParameterError(f"{item.type} needs an input security group")
+            item.security_groups = list(security_groups)
+        if name is not None:
+            item.name = name
+        self.store.save_input(item)
         return item
 
     def delete_input(self, iid: str) -> None:
-        with self.store.lock:
-            item = self.input(iid)
-            if item.attached_channels:
-                raise ChannelStateError(f"input {iid} is attached to channel {item.attached_channels[0]}")
-            del self.store.inputs[iid]
-            self.store.save()
+        self.input(iid)
+        self.store.delete_input(iid)
 
     def find_push(self, stream_name: str) -> tuple[Input, InputDestination] | None:
-        for item in self.store.inputs.values():
-            for destination in item.destinations:
-                if destination.stream_name == stream_name:
-                    return item, destination
-        return None
+        return self.store.find_push(stream_name)
 
     def peer_allowed(self, item: Input, peer: str) -> bool:
         try:
@@ -174,7 +161,7 @@ class Inputs:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         for gid in item.security_groups:
-            group = self.store.groups.get(gid)
+            group = self.store.group(gid)
             for cidr in group.cidrs if group is not None else []:
                 if address in ipaddress.ip_network(cidr):
                     return True

@@ -1,4 +1,10 @@
-"""The channels capability: MediaLive's channel life cycle over inputs, runners, HLS output and recording."""
+"""The channels capability: MediaLive's channel life cycle over inputs, runners, HLS output and recording.
+
+Records live in the metadata store (repository.py), so every node answers for every channel; Start and
+Stop set the desired state, and the runner supervisor of some node runs the channel under a lease
+(supervisor.py): a channel RUNNING when its node stopped or died runs again on another node, or on the
+same one after a restart.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,29 @@ import logging
 import secrets
 import shutil
 import socket
-import threading
 import time
-from pathlib import Path
+import urllib.parse
 from typing import Any
 
+from videolens.backends.metadata.database import Database
 from videolens.runtime.settings import Settings
 from videolens.services.anonymize.service import AnonymizeService
+from videolens.services.channels.destinations import (
+    DESTINATION_SCHEMES,
+    destination_puts,
+    hls_base,
+    hls_file,
+)
 from videolens.services.channels.encoder_settings import default_encoder_settings, plan_output
 from videolens.services.channels.errors import ChannelStateError, UnprocessableSettingsError
-from videolens.services.channels.hls_output import HlsOutput, Put, local_put
+from videolens.services.channels.hls_output import local_put
 from videolens.services.channels.inputs import Inputs
 from videolens.services.channels.models import PUSH_TYPES, Channel, Input, RunnerStats
 from videolens.services.channels.push_doors import PushDoors
+from videolens.services.channels.repository import ChannelRepository, channel_doc, to_channel
 from videolens.services.channels.runner import ChannelRunner
 from videolens.services.channels.sparing import SpareMatcher
-from videolens.services.channels.store import ChannelStore
+from videolens.services.channels.supervisor import RunGuard, RunnerSupervisor
 from videolens.services.errors import InvalidParameterError, NotFoundError
 from videolens.services.faces.service import FacesService
 from videolens.services.storage.service import StorageService
@@ -31,9 +44,6 @@ from videolens.services.streams.service import StreamsService
 log = logging.getLogger(__name__)
 
 ANONYMIZE_TAG = "videolens:anonymize"
-#: CREATING lasts this long (MediaLive takes seconds; clients poll describe_channel until IDLE)
-CREATE_DELAY_S = 0.3
-DESTINATION_SCHEMES = ("s3://", "s3ssl://")
 #: live detection works on frames shrunk to this side unless the spec says otherwise: at 960 (the file
 #: default) detection alone took ~21 ms a 720p frame, at 640 ~9 ms (40-px faces at 1080p stay found)
 LIVE_DETECT_MAX_SIDE = 640
@@ -45,18 +55,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def split_destination(url: str) -> tuple[str, str, str]:
-    """s3ssl://bucket/live/user → (bucket, "live/", "user")."""
-    rest = url.split("://", 1)[1]
-    bucket, _, path = rest.partition("/")
-    prefix, _, base = path.rpartition("/")
-    return bucket, f"{prefix}/" if prefix else "", base or "index"
-
-
 class ChannelsService:
     def __init__(
         self,
         settings: Settings,
+        db: Database,
         storage: StorageService,
         streams: StreamsService,
         anonymizer: AnonymizeService,
@@ -65,19 +68,29 @@ class ChannelsService:
         self.settings = settings
         self.storage, self.streams, self.anonymizer, self.faces = storage, streams, anonymizer, faces
         self.root = settings.data_dir / "channels"
-        self.store = ChannelStore(self.root / "channels.json")
+        self.store = ChannelRepository(db, legacy_json=self.root / "channels.json")
         self.inputs = Inputs(self.store, settings.region, str(settings.account_id))
-        self.runners: dict[str, ChannelRunner] = {}
-        self.doors = PushDoors(settings, self.inputs, self.runners)  # the public RTMP and RTSP ports
+        self.supervisor = RunnerSupervisor(self.store, self._runner, settings.channels_lease_seconds)
+        # the public RTMP and RTSP ports; a pusher at the wrong node is told where its channel runs
+        self.doors = PushDoors(settings, self.inputs, self.supervisor.runner, self._remote_endpoint)
         self.refusals = self.doors.refusals
 
     # -- BackgroundTask -----------------------------------------------------------------------------
     def start(self) -> None:
-        self.doors.start()
+        push_door = self.doors.start()
+        endpoint = self.doors.endpoint(self._public_host()) if push_door else None
+        self.supervisor.start(endpoint, push_door=push_door)
+
+    def _public_host(self) -> str:
+        """The host pushers reach this node's doors at (recorded on the channels it runs)."""
+        if self.settings.public_base_url:
+            host = urllib.parse.urlsplit(self.settings.public_base_url).hostname
+            if host:
+                return host
+        return socket.gethostname() if self.settings.host in ("0.0.0.0", "::", "") else self.settings.host
 
     def stop(self) -> None:
-        for cid in list(self.runners):
-            self._stop_runner(cid)
+        self.supervisor.stop()
         self.doors.stop()
 
     @property
@@ -90,26 +103,30 @@ class ChannelsService:
         return default_encoder_settings(destination_id, segment_s)
 
     # -- push doors ---------------------------------------------------------------------------------
+    def _remote_endpoint(self, item: Input) -> str | None:
+        """The doors (push_doors endpoint) of another node running the input's channel (None: none does)."""
+        for cid in item.attached_channels:
+            row = self.store.row(cid)
+            live = (
+                row is not None and row.lease_expires_at is not None and row.lease_expires_at >= time.time()
+            )
+            if live and row is not None and row.owner != self.supervisor.owner and row.runner_endpoint:
+                return row.runner_endpoint
+        return None
+
+    def push_endpoint(self, item: Input, host: str) -> tuple[str, int]:
+        """Where the input's pusher connects: the node running its channel (in a cluster), else here."""
+        return self.doors.push_endpoint(item, host)
+
     def push_urls(self, item: Input, host: str) -> list[str]:
         return self.doors.urls(item, host)
 
-    def push_port(self, item: Input) -> int:
-        return self.doors.port(item.type)
-
     # -- channels -----------------------------------------------------------------------------------
-    def _refresh(self, channel: Channel) -> Channel:
-        if channel.state == "CREATING" and time.time() - channel.created_at >= CREATE_DELAY_S:
-            channel.state = "IDLE"
-        return channel
-
     def channel(self, cid: str) -> Channel:
-        channel = self.store.channels.get(cid)
-        if channel is None:
-            raise NotFoundError(f"channel {cid} not found")
-        return self._refresh(channel)
+        return self.store.channel(cid)
 
     def list_channels(self) -> list[Channel]:
-        return [self._refresh(c) for c in self.store.channels.values() if c.state != "DELETED"]
+        return self.store.channels()
 
     def anonymize_spec(self, channel: Channel) -> dict[str, Any] | None:
         """The channel's field, else its tag (`mode[,spare=collection]`), else the server default."""
@@ -133,7 +150,7 @@ class ChannelsService:
         if len(channel.input_ids) != 1:
             errors.append(("inputAttachments", "a SINGLE_PIPELINE channel takes exactly one input"))
         for iid in channel.input_ids:
-            item = self.store.inputs.get(iid)
+            item = self.store.input(iid)
             if item is None:
                 errors.append(("inputAttachments.inputId", f"input {iid} does not exist"))
             elif item.attached_channels and item.attached_channels != [channel.id]:
@@ -157,120 +174,97 @@ class ChannelsService:
                 raise UnprocessableSettingsError(exc.message, [("anonymize", exc.message)]) from exc
 
     def create_channel(self, name: str, **fields: Any) -> Channel:
-        with self.store.lock:
-            cid = self.store.new_id()
-            channel = Channel(
-                id=cid,
-                arn=self.inputs.arn("channel", cid),
-                name=name,
-                state="CREATING",
-                created_at=time.time(),
-                recording_stream=f"medialive-{cid}",
-                playback_key=secrets.token_urlsafe(18),
-                **fields,
-            )
-            self._check(channel)
-            self.streams.create_stream(
-                channel.recording_stream, retention_hours=self.settings.channels_recording_retention_hours
-            )
-            for iid in channel.input_ids:
-                self.store.inputs[iid].attached_channels = [cid]
-            self.store.channels[cid] = channel
-            self.store.save()
+        cid = self.store.new_id()
+        channel = Channel(
+            id=cid,
+            arn=self.inputs.arn("channel", cid),
+            name=name,
+            state="CREATING",
+            created_at=time.time(),
+            recording_stream=f"medialive-{cid}",
+            playback_key=secrets.token_urlsafe(18),
+            **fields,
+        )
+        self._check(channel)
+        self.streams.create_stream(
+            channel.recording_stream, retention_hours=self.settings.channels_recording_retention_hours
+        )
+        self.store.add_channel(channel)  # attaches its input, unless another channel took it meanwhile
         return channel
 
+    def _state_error(self, channel: Channel, what: str) -> ChannelStateError:
+        return ChannelStateError(f"channel {channel.id} is {channel.state}: {what}")
+
     def update_channel(self, cid: str, **fields: Any) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        with self.store.edit(cid) as (s, row):
+            channel = to_channel(row)
             if channel.state != "IDLE":
-                raise ChannelStateError(
-                    f"channel {cid} is {channel.state}: only an IDLE channel can be updated"
-                )
-            before = {k: getattr(channel, k) for k in fields}
+                raise self._state_error(channel, "only an IDLE channel can be updated")
             old_inputs = channel.input_ids
             for key, value in fields.items():
                 if value is not None:
                     setattr(channel, key, value)
-            try:
-                self._check(channel)
-            except Exception:
-                for key, value in before.items():
-                    setattr(channel, key, value)
-                raise
-            for iid in old_inputs:
-                if iid not in channel.input_ids and iid in self.store.inputs:
-                    self.store.inputs[iid].attached_channels = []
-            for iid in channel.input_ids:
-                self.store.inputs[iid].attached_channels = [cid]
-            self.store.save()
+            self._check(channel)
+            self.store.attach(s, cid, channel.input_ids, old_inputs)
+            row.name, row.doc = channel.name, channel_doc(channel)
         return channel
 
     def set_tags(self, cid: str, tags: dict[str, str], remove: list[str] | None = None) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        with self.store.edit(cid) as (_s, row):
+            channel = to_channel(row)
             channel.tags.update(tags)
             for key in remove or []:
                 channel.tags.pop(key, None)
-            self.store.save()
+            row.doc = channel_doc(channel)
         return channel
 
     def delete_channel(self, cid: str) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        with self.store.edit(cid) as (s, row):
+            channel = to_channel(row)
             if channel.state not in ("IDLE", "CREATING"):
-                raise ChannelStateError(f"channel {cid} is {channel.state}: stop it before deleting it")
-            channel.state = "DELETING"
-            for iid in channel.input_ids:
-                if iid in self.store.inputs:
-                    self.store.inputs[iid].attached_channels = []
-            self.store.save()
-            answer = Channel(**{**channel.__dict__})
-            channel.state = "DELETED"
-            self.store.save()
-        return answer
+                raise self._state_error(channel, "stop it before deleting it")
+            self.store.attach(s, cid, [], channel.input_ids)
+            row.state = "DELETED"
+        channel.state = "DELETING"  # the answer; the row is DELETED at once
+        return channel
 
     # -- running ------------------------------------------------------------------------------------
     def start_channel(self, cid: str) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
+        """Desired RUNNING: some node's supervisor takes the lease and starts the runner (STARTING →
+        RUNNING). The destination is checked here, so a missing bucket is the caller's 422."""
+        channel = self.channel(cid)
+        if channel.state == "IDLE":
+            destination_puts(self.storage, channel)
+        with self.store.edit(cid) as (s, row):
+            channel = to_channel(row)
             if channel.state != "IDLE":
-                raise ChannelStateError(f"channel {cid} is {channel.state}: only an IDLE channel can start")
-            runner = self._runner(channel)
-            channel.state = "STARTING"
-            self.runners[cid] = runner
-            self.store.save()
-            answer = Channel(**{**channel.__dict__})
-        runner.start()
-        threading.Thread(target=self._mark_running, args=(channel, runner), daemon=True).start()
-        return answer
+                raise self._state_error(channel, "only an IDLE channel can start")
+            row.state, row.desired = "STARTING", "RUNNING"
+            self.store.clear_segments(s, cid)  # a new run: the output starts again at _00001
+        channel.state = "STARTING"
+        self.supervisor.wake.set()
+        return channel
 
-    def _mark_running(self, channel: Channel, runner: ChannelRunner) -> None:
-        runner.listening.wait(10)
-        with self.store.lock:
-            if channel.state == "STARTING":
-                channel.state = "RUNNING"
-                self.store.save()
+    def stop_channel(self, cid: str) -> Channel:
+        """Desired IDLE: the node running it stops the runner, writes the VOD playlists, sets IDLE."""
+        with self.store.edit(cid) as (_s, row):
+            channel = to_channel(row)
+            if channel.state not in ("RUNNING", "STARTING"):
+                raise self._state_error(channel, "only a running channel can stop")
+            row.state, row.desired = "STOPPING", "IDLE"
+        channel.state = "STOPPING"
+        self.supervisor.wake.set()
+        return channel
 
-    def _runner(self, channel: Channel) -> ChannelRunner:
-        ids = [str(d.get("Id")) for d in channel.destinations]
-        plan = plan_output(channel.encoder_settings, ids)
-        destination = next(d for d in channel.destinations if str(d.get("Id")) == plan.destination_id)
-        urls = [str(s["Url"]) for s in destination.get("Settings") or [] if s.get("Url")]
-        puts: list[Put] = []
+    def _runner(self, channel: Channel, guard: RunGuard) -> ChannelRunner:
+        """The runner of one run on this node; every write it makes goes through the lease's fence."""
+        plan = plan_output(channel.encoder_settings, [str(d.get("Id")) for d in channel.destinations])
+        base, puts = destination_puts(self.storage, channel)
         local = self.root / channel.id / "hls"
-        shutil.rmtree(local, ignore_errors=True)
-        base = "index"
-        for url in urls:
-            bucket, prefix, base = split_destination(url)
-            try:
-                self.storage.head_bucket(bucket)
-            except NotFoundError as exc:
-                raise UnprocessableSettingsError(
-                    f"destination bucket {bucket} does not exist",
-                    [("destinations.settings.url", exc.message)],
-                ) from exc
-            puts.append(self._bucket_put(bucket, prefix))
+        if not guard.resume:  # a new run; a run taken over keeps the segments it continues
+            shutil.rmtree(local, ignore_errors=True)
         puts.insert(0, local_put(local))
+        guard.bind(plan, base, puts)  # every write of the run goes through the lease's fence
         item = self.inputs.input(channel.input_ids[0])
         push = item.type in PUSH_TYPES
         port = _free_port() if push else None
@@ -291,7 +285,7 @@ class ChannelsService:
             url,
             listen=push,
             plan=plan,
-            make_output=lambda sizes: HlsOutput(plan, base, puts, sizes),
+            make_output=guard.output,
             make_processor=make_processor,
             record=lambda: self.streams.ingest(name=channel.recording_stream),
             latency_budget_s=self.settings.channels_latency_budget_s,
@@ -299,45 +293,14 @@ class ChannelsService:
         runner.backend_port = port
         return runner
 
-    def _bucket_put(self, bucket: str, prefix: str) -> Put:
-        def put(name: str, data: bytes, content_type: str) -> None:
-            self.storage.put_object_bytes(bucket, prefix + name, data, content_type)
-
-        return put
-
-    def stop_channel(self, cid: str) -> Channel:
-        with self.store.lock:
-            channel = self.channel(cid)
-            if channel.state not in ("RUNNING", "STARTING"):
-                raise ChannelStateError(f"channel {cid} is {channel.state}: only a running channel can stop")
-            channel.state = "STOPPING"
-            self.store.save()
-            answer = Channel(**{**channel.__dict__})
-        threading.Thread(target=self._stop_and_idle, args=(channel,), daemon=True).start()
-        return answer
-
-    def _stop_and_idle(self, channel: Channel) -> None:
-        self._stop_runner(channel.id)
-        with self.store.lock:
-            channel.state = "IDLE"
-            self.store.save()
-
-    def _stop_runner(self, cid: str) -> None:
-        runner = self.runners.pop(cid, None)
-        if runner is not None:
-            runner.stop()
-
     def stats(self, cid: str) -> RunnerStats | None:
-        runner = self.runners.get(cid)
+        """The runner's numbers when this node runs the channel (None elsewhere)."""
+        runner = self.supervisor.runner(cid)
         return runner.stats if runner is not None else None
 
     # -- native HLS ---------------------------------------------------------------------------------
     def hls_base(self, channel: Channel) -> str:
-        for d in channel.destinations:
-            for s in d.get("Settings") or []:
-                if s.get("Url"):
-                    return split_destination(str(s["Url"]))[2]
-        return "index"
+        return hls_base(channel)
 
     def native_file(self, cid: str, name: str, key: str) -> bytes:
         """A file of the channel's native HLS output; playlists get the key appended to their URIs."""
@@ -346,10 +309,8 @@ class ChannelsService:
             raise NotFoundError("unknown playback key")
         if "/" in name or name.startswith("."):
             raise NotFoundError(f"no file {name}")
-        path: Path = self.root / cid / "hls" / name
-        if not path.is_file():
-            raise NotFoundError(f"no file {name} (yet)")
-        data = path.read_bytes()
+        here = self.supervisor.runner(cid) is not None
+        data = hls_file(self.storage, channel, self.root / cid / "hls" if here else None, name)
         if name.endswith(".m3u8"):
             lines = [
                 ln if ln.startswith("#") or not ln else f"{ln}?key={key}" for ln in data.decode().split("\n")
