@@ -209,6 +209,11 @@ def browser_check(
         assert {size for _, size in decoded} == {stream.variant.size}
         return
     shown = browser.read_file(path)
+    if shown.frames != len(expected):
+        # totalVideoFrames of a <video> played at 16x once counted 73 of a 60-frame clip under CI load
+        # (the same file gave 60 on every other play): a second play tells a flaky counter from a wrong
+        # file, which gives the same wrong count every time
+        shown = browser.read_file(path)
     assert (shown.frames, shown.size) == (len(expected), stream.variant.size)
     assert shown.first_time is not None and shown.first_time >= origin + expected[0] - 0.0015
 
