@@ -90,14 +90,16 @@ def encoder_settings(width: int, height: int, bitrate: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def make_channel(ml: Any, user: str, width: int, height: int, bitrate: int) -> tuple[str, str]:
+def make_channel(ml: Any, user: str, width: int, height: int, bitrate: int, protocol: str = "rtmp",
+                 anonymize: str = "pixelate") -> tuple[str, str]:  # fmt: skip
+    """A started channel on a `protocol` push input (127.0.0.1 only); returns its id and push URL."""
     sg = ml.create_input_security_group(WhitelistRules=[{"Cidr": "127.0.0.1/32"}])["SecurityGroup"]["Id"]
-    inp = ml.create_input(Name=user, Type="RTMP_PUSH", Destinations=[{"StreamName": f"live/{user}"}],
-                          InputSecurityGroups=[sg])["Input"]  # fmt: skip
+    inp = ml.create_input(Name=user, Type=f"{protocol.upper()}_PUSH", InputSecurityGroups=[sg],
+                          Destinations=[{"StreamName": f"live/{user}"}])["Input"]  # fmt: skip
     ch = ml.create_channel(
         Name=user, InputAttachments=[{"InputId": inp["Id"]}],
         Destinations=[{"Id": "d", "Settings": [{"Url": f"s3://bench/live/{user}"}]}],
-        EncoderSettings=encoder_settings(width, height, bitrate), Tags={"videolens:anonymize": "pixelate"},
+        EncoderSettings=encoder_settings(width, height, bitrate), Tags={"videolens:anonymize": anonymize},
     )["Channel"]  # fmt: skip
     while ml.describe_channel(ChannelId=ch["Id"])["State"] != "IDLE":
         time.sleep(0.1)

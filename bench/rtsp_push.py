@@ -32,22 +32,7 @@ _spec.loader.exec_module(channels_bench)
 
 def one_push(ml: Any, s3: Any, pid: int, source: Path, protocol: str, seconds: float) -> dict[str, float]:
     user = f"bench{protocol}"
-    sg = ml.create_input_security_group(WhitelistRules=[{"Cidr": "127.0.0.1/32"}])["SecurityGroup"]["Id"]
-    kind = f"{protocol.upper()}_PUSH"
-    inp = ml.create_input(Name=user, Type=kind, Destinations=[{"StreamName": f"live/{user}"}],
-                          InputSecurityGroups=[sg])["Input"]  # fmt: skip
-    ch = ml.create_channel(
-        Name=user, InputAttachments=[{"InputId": inp["Id"]}],
-        Destinations=[{"Id": "d", "Settings": [{"Url": f"s3://bench/live/{user}"}]}],
-        EncoderSettings=channels_bench.encoder_settings(1280, 720, 2_500_000),
-        Tags={"videolens:anonymize": "none"},
-    )["Channel"]  # fmt: skip
-    while ml.describe_channel(ChannelId=ch["Id"])["State"] != "IDLE":
-        time.sleep(0.1)
-    ml.start_channel(ChannelId=ch["Id"])
-    while ml.describe_channel(ChannelId=ch["Id"])["State"] != "RUNNING":
-        time.sleep(0.1)
-    url = inp["Destinations"][0]["Url"]
+    cid, url = channels_bench.make_channel(ml, user, 1280, 720, 2_500_000, protocol, anonymize="none")
     muxer = ["-f", "flv"] if protocol == "rtmp" else ["-f", "rtsp", "-rtsp_transport", "tcp"]
     cpu0, wall0, start = channels_bench.cpu_seconds(pid), time.monotonic(), time.time()
     pusher = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-t", str(seconds), "-i",
@@ -68,8 +53,8 @@ def one_push(ml: Any, s3: Any, pid: int, source: Path, protocol: str, seconds: f
         time.sleep(0.1)
     cpu, wall = channels_bench.cpu_seconds(pid) - cpu0, time.monotonic() - wall0
     pusher.wait(10)
-    ml.stop_channel(ChannelId=ch["Id"])
-    while ml.describe_channel(ChannelId=ch["Id"])["State"] != "IDLE":
+    ml.stop_channel(ChannelId=cid)
+    while ml.describe_channel(ChannelId=cid)["State"] != "IDLE":
         time.sleep(0.2)
     media_end, delays = 0.0, []
     for uri in sorted(seen):

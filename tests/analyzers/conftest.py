@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tests.conftest import RunningServer
+from tests.kinesis_reads import shard_records
 from tests.models.conftest import centerface_onnx  # noqa: F401 (a fixture these tests share)
 from tests.models.servers import Behaviour, ThreadServer, running
 
@@ -71,15 +72,7 @@ def records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
 def raw_records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
-        it = kinesis.get_shard_iterator(
-            StreamName=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while it:
-            page = kinesis.get_records(ShardIterator=it, Limit=10000)
-            out += page["Records"]
-            if not page["Records"]:
-                break
-            it = page.get("NextShardIterator")
+        out += shard_records(kinesis, stream, shard["ShardId"])
     return out
 
 

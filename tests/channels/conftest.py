@@ -139,8 +139,16 @@ def make_channel(
     return cid, url
 
 
-def push(source: Path, url: str, seconds: float, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
-    """ffmpeg publishing `source` in real time to an RTMP URL (as OBS or a phone app would)."""
+def push(
+    source: Path,
+    url: str,
+    seconds: float,
+    extra: list[str] | None = None,
+    container: str = "flv",
+    output_options: list[str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """ffmpeg publishing `source` in real time to an RTMP URL (as OBS or a phone app would), or with
+    `container="rtsp"` to an RTSP URL (ANNOUNCE / SETUP / RECORD)."""
     return subprocess.Popen(
         [
             "ffmpeg",
@@ -154,12 +162,33 @@ def push(source: Path, url: str, seconds: float, extra: list[str] | None = None)
             str(source),
             *(extra or ["-c", "copy"]),
             "-f",
-            "flv",
+            container,
+            *(output_options or []),
             url,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def start_pull_channel(
+    medialive: Any, name: str, source_url: str, destination: str, rendition: tuple[str, int]
+) -> str:
+    """A URL_PULL input on `source_url` and a channel with one HLS rendition (name modifier, bitrate)
+    into `destination` (an s3:// URL), started: returns the RUNNING channel's id."""
+    inp = medialive.create_input(Name=name, Type="URL_PULL", Sources=[{"Url": source_url}])["Input"]
+    assert (inp["Type"], inp["Sources"], inp["Destinations"]) == ("URL_PULL", [{"Url": source_url}], [])
+    modifier, bitrate = rendition
+    cid: str = medialive.create_channel(
+        Name=name,
+        InputAttachments=[{"InputId": inp["Id"]}],
+        Destinations=[{"Id": "dest", "Settings": [{"Url": destination}]}],
+        EncoderSettings=hls_encoder_settings([(modifier, None, None, bitrate)]),
+    )["Channel"]["Id"]
+    wait_state(medialive, cid, "IDLE")
+    medialive.start_channel(ChannelId=cid)
+    wait_state(medialive, cid, "RUNNING")
+    return cid
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:

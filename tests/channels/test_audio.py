@@ -27,6 +27,7 @@ from tests.channels.conftest import (
     hls_encoder_settings,
     make_channel,
     push,
+    start_pull_channel,
     wait_state,
     wait_until,
 )
@@ -255,16 +256,7 @@ def test_an_opus_source_pulled_over_http_is_encoded_to_aac(
     try:
         s3.create_bucket(Bucket="opus")
         url = f"http://127.0.0.1:{server.server_address[1]}/opus.mkv"
-        inp = medialive.create_input(Name="opus", Type="URL_PULL", Sources=[{"Url": url}])["Input"]
-        cid = medialive.create_channel(
-            Name="opus",
-            InputAttachments=[{"InputId": inp["Id"]}],
-            Destinations=[{"Id": "dest", "Settings": [{"Url": "s3://opus/live/opus"}]}],
-            EncoderSettings=hls_encoder_settings([("_360p", None, None, 800_000)]),
-        )["Channel"]["Id"]
-        wait_state(medialive, cid, "IDLE")
-        medialive.start_channel(ChannelId=cid)
-        wait_state(medialive, cid, "RUNNING")
+        cid = start_pull_channel(medialive, "opus", url, "s3://opus/live/opus", ("_360p", 800_000))
         stats = live_server.container.channels.stats(cid)
         assert stats is not None
         # the file ends and is opened again: the first connection is complete once the second begins

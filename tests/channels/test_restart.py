@@ -85,9 +85,13 @@ def test_a_running_channel_survives_a_crash_and_a_restart(hamilton_clip: Path, t
 
     with serve(data_dir, port, rtmp_port) as second:
         ml, s3 = client("medialive", url), client("s3", url)
-        # the dead process's lease has to expire first: meanwhile the channel reads STARTING
+        # the dead process's lease has to expire first: until then the channel reads RUNNING (the lease
+        # looks alive), then STARTING, then RUNNING again once this process has claimed it
         assert ml.describe_channel(ChannelId=cid)["State"] in ("STARTING", "RUNNING")
-        wait_state(ml, cid, "RUNNING", timeout=LEASE_S + 15)
+        wait_until(
+            lambda: _lease(data_dir, cid)[1] not in (None, dead_owner), timeout=LEASE_S + 15, what="the claim"
+        )
+        wait_state(ml, cid, "RUNNING", timeout=15)
         assert [c["State"] for c in ml.list_channels()["Channels"] if c["Id"] == cid] == ["RUNNING"]
         # the input URL is unchanged: the broadcaster reconnects with the same one
         iid = ml.describe_channel(ChannelId=cid)["InputAttachments"][0]["InputId"]

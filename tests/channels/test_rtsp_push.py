@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
-from tests.channels.conftest import client, make_channel, wait_state, wait_until
+from tests.channels.conftest import client, make_channel, push, wait_state, wait_until
 from tests.conftest import RunningServer
 from videolens.cli import app
 
@@ -55,26 +55,7 @@ def push_rtsp(
     source: Path, url: str, seconds: float, codec: list[str] | None = None, transport: str | None = "tcp"
 ) -> subprocess.Popen[bytes]:
     """ffmpeg publishing `source` in real time to an RTSP URL (ANNOUNCE / SETUP / RECORD)."""
-    return subprocess.Popen(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-t",
-            str(seconds),
-            "-i",
-            str(source),
-            *(codec or ["-c", "copy"]),
-            "-f",
-            "rtsp",
-            *(["-rtsp_transport", transport] if transport else []),
-            url,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return push(source, url, seconds, codec, "rtsp", ["-rtsp_transport", transport] if transport else [])
 
 
 def _pushed(source: Path, seconds: float, codec: list[str], tmp_path: Path) -> tuple[int, int]:

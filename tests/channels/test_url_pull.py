@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.channels.conftest import client, hls_encoder_settings, wait_state, wait_until
+from tests.channels.conftest import client, start_pull_channel, wait_state, wait_until
 from tests.conftest import RunningServer, free_port
 from tests.streams.test_rtsp_pull import Camera
 
@@ -15,17 +15,7 @@ def test_url_pull_from_an_rtsp_camera(live_server: RunningServer, medialive: Any
     camera.start()
     try:
         s3.create_bucket(Bucket="pulled")
-        inp = medialive.create_input(Name="cam", Type="URL_PULL", Sources=[{"Url": camera.url}])["Input"]
-        assert (inp["Type"], inp["Sources"], inp["Destinations"]) == ("URL_PULL", [{"Url": camera.url}], [])
-        cid = medialive.create_channel(
-            Name="cam",
-            InputAttachments=[{"InputId": inp["Id"]}],
-            Destinations=[{"Id": "dest", "Settings": [{"Url": "s3://pulled/cams/door"}]}],
-            EncoderSettings=hls_encoder_settings([("_240p", None, None, 500_000)]),
-        )["Channel"]["Id"]
-        wait_state(medialive, cid, "IDLE")
-        medialive.start_channel(ChannelId=cid)
-        wait_state(medialive, cid, "RUNNING")
+        cid = start_pull_channel(medialive, "cam", camera.url, "s3://pulled/cams/door", ("_240p", 500_000))
         stats = live_server.container.channels.stats(cid)
         assert stats is not None
         wait_until(lambda: stats.segments >= 3, timeout=30, what="segments from the camera")

@@ -162,14 +162,15 @@ def test_a_paused_runner_node_writes_nothing_once_taken_over(
 ) -> None:
     a, b = cluster.api
     ml = client("medialive", a.url)
-    s3 = client("s3", b.url)
-    s3.create_bucket(Bucket="cluster-paused")
+    client("s3", b.url).create_bucket(Bucket="cluster-paused")
     cid, _ = make_channel(ml, "cluster-paused", "vera")
     ml.start_channel(ChannelId=cid)
     wait_state(ml, cid, "RUNNING", timeout=30)
     row = _lease(db, cid)
     paused = _runner_node(cluster, row)
     other = b if paused is a else a
+    # read through the node that keeps running: a stopped node accepts connections but never answers
+    s3 = client("s3", other.url)
     media = "live/vera_360p.m3u8"
 
     def newest() -> int:

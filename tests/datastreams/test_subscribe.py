@@ -152,3 +152,24 @@ def test_subscription_lifetime_is_a_setting(tmp_path: Any, models: Any) -> None:
     finally:
         srv.stop()
         c.close()
+
+
+def test_a_subscriber_that_hangs_up_frees_its_subscription(kinesis: Any, ds_server: Any) -> None:
+    """A closed subscription stops on the server within about a second (its wait between events),
+    not at the next 5 s heartbeat nor at the end of its 5-minute lifetime; the server stops promptly."""
+    from tests.models.metrics_scrape import Scrape
+
+    kinesis.create_stream(StreamName="gone", ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName="gone")["StreamDescriptionSummary"]["StreamARN"]
+    c = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="c4")["Consumer"]
+    idle = Scrape.of(ds_server.url).value("videolens_http_requests_in_flight")  # the scrape itself
+    resp = kinesis.subscribe_to_shard(
+        ConsumerARN=c["ConsumerARN"], ShardId="shardId-000000000000", StartingPosition={"Type": "LATEST"}
+    )
+    next(iter(resp["EventStream"]))  # the first (empty) event: the subscription runs
+    assert Scrape.of(ds_server.url).value("videolens_http_requests_in_flight") == idle + 1
+    resp["EventStream"].close()
+    hung_up = time.monotonic()
+    while Scrape.of(ds_server.url).value("videolens_http_requests_in_flight") != idle:
+        assert time.monotonic() - hung_up < 3.0, "the server still streams to a subscriber that hung up"
+        time.sleep(0.1)

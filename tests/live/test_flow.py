@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import RunningServer
 from tests.jobs.synthetic_search import ENROLLED, FPS, make_search_video, on_screen
+from tests.kinesis_reads import shard_records
 from tests.models.metrics_scrape import Scrape
 
 CREDENTIALS = {
@@ -63,15 +64,7 @@ def aws(url: str, tmp_path: Path, *args: str) -> Any:
 
 def _records(kinesis: Any, stream: str) -> list[dict[str, Any]]:
     shard = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
-    it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    iterator, out = it["ShardIterator"], []
-    while iterator:
-        page = kinesis.get_records(ShardIterator=iterator, Limit=10000)
-        out += [json.loads(r["Data"]) for r in page["Records"]]
-        if not page["Records"]:
-            break
-        iterator = page.get("NextShardIterator")
-    return out
+    return [json.loads(r["Data"]) for r in shard_records(kinesis, stream, shard)]
 
 
 def _check_record(doc: dict[str, Any], stream_arn: str) -> None:

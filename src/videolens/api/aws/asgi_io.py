@@ -66,7 +66,10 @@ def next_chunk(iterator: Iterator[bytes]) -> bytes | None:
     return next(iterator, None)
 
 
-async def send_response(response: WireResponse, send: Any, head: bool) -> None:
+async def send_response(response: WireResponse, send: Any, head: bool, receive: Any = None) -> None:
+    """Send `response`; a streamed body stops at the client's disconnect when `receive` is given (the
+    request body read to its end), so a closed subscriber or live reader frees its worker thread at
+    the next event instead of streaming into the void until the stream's own end (minutes)."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     names = {k.lower() for k, _ in response.headers}
     body = response.body
@@ -85,16 +88,32 @@ async def send_response(response: WireResponse, send: Any, head: bool) -> None:
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
     else:
-        iterator: Iterator[bytes] = iter(body)
-        try:
-            while True:
-                piece = await anyio.to_thread.run_sync(next_chunk, iterator)
-                if piece is None:
-                    break
-                if piece:
-                    await send({"type": "http.response.body", "body": piece, "more_body": True})
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await anyio.to_thread.run_sync(close)
+        gone = anyio.Event()
+        async with anyio.create_task_group() as watchers:
+            if receive is not None:
+                watchers.start_soon(_watch_disconnect, receive, gone)
+            await _send_chunks(iter(body), send, gone)
+            watchers.cancel_scope.cancel()
+        if gone.is_set():
+            return
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _watch_disconnect(receive: Any, gone: anyio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+async def _send_chunks(iterator: Iterator[bytes], send: Any, gone: anyio.Event) -> None:
+    try:
+        while not gone.is_set():
+            piece = await anyio.to_thread.run_sync(next_chunk, iterator)
+            if piece is None:
+                break
+            if piece and not gone.is_set():
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            await anyio.to_thread.run_sync(close)

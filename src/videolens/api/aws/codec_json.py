@@ -90,7 +90,8 @@ class JsonCodec:
         assert shape is not None
         stream_name = shape.event_stream_name
         stream_shape = shape.members[stream_name]
-        events: Iterator[tuple[str, dict[str, Any]]] = output[stream_name]
+        #: (event name, members) per event; None: no event yet (the sender then checks the connection)
+        events: Iterator[tuple[str, dict[str, Any]] | None] = output[stream_name]
         initial = {k: v for k, v in output.items() if k != stream_name}
         content_type = codec_cbor.CBOR11 if cbor else JSON11
 
@@ -104,7 +105,11 @@ class JsonCodec:
                 "initial-response", encode(shape, initial) if initial else b"{}", content_type
             )
             try:
-                for name, members in events:
+                for item in events:
+                    if item is None:
+                        yield b""
+                        continue
+                    name, members = item
                     yield eventstream.event(name, encode(stream_shape.members[name], members), content_type)
             finally:
                 close = getattr(events, "close", None)

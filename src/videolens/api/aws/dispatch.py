@@ -199,7 +199,9 @@ class AwsDispatcher:
             # the client may still be sending (or, after Expect: 100-continue, may never send) the
             # body: close the connection so leftover bytes are never read as the next request
             response.headers.append(("Connection", "close"))
-        await send_response(response, send, req.method == "HEAD")
+        # once the request body is read, the ASGI channel's next message can only be the disconnect
+        done_reading = body_state.done or not has_body(headers)
+        await send_response(response, send, req.method == "HEAD", receive if done_reading else None)
 
     def _raw_route(self, candidates: list[AwsService], req: WireRequest) -> tuple[AwsService, Any] | None:
         for candidate in candidates:

@@ -295,8 +295,11 @@ def subscribe_to_shard(ctx: AwsContext, p: dict[str, Any]) -> dict[str, Any]:
     start = StartingPosition(sp["Type"], sp.get("SequenceNumber"), shapes.epoch(sp.get("Timestamp")))
     events = ctx.container.datastreams.subscribe(p["ConsumerARN"], p["ShardId"], start)
 
-    def stream() -> Iterator[tuple[str, dict[str, Any]]]:
+    def stream() -> Iterator[tuple[str, dict[str, Any]] | None]:
         for e in events:
+            if e is None:  # no event yet: the transport checks whether the subscriber is still there
+                yield None
+                continue
             doc: dict[str, Any] = {
                 "Records": [shapes.record(r) for r in e.records],
                 "ContinuationSequenceNumber": e.continuation_sequence_number,

@@ -97,8 +97,9 @@ class FanOut:
 
     def subscribe(
         self, consumer_arn: str, shard_id: str, start: StartingPosition
-    ) -> Iterator[SubscriptionEvent]:
-        """Validate at once (raises before the first event), then yield events as records arrive.
+    ) -> Iterator[SubscriptionEvent | None]:
+        """Validate at once (raises before the first event), then yield events as records arrive
+        (and None about once a second between them: a point where the caller may stop).
 
         Blocking generator (run it in a thread); ends after `settings.datastreams_subscription_s`
         (5 minutes) or after the event that carries a closed shard's ChildShards.

@@ -2,7 +2,9 @@
 
 Each event carries the records read (possibly none: a heartbeat every few seconds, like AWS), the
 sequence number to continue from, and at a closed shard's end the child shards, after which the
-subscription ends. A subscription also ends after its lifetime (AWS: 5 minutes).
+subscription ends. A subscription also ends after its lifetime (AWS: 5 minutes). Between events it
+yields None about once a second: no event, but a point where the caller may stop (a subscriber that
+disconnected frees its thread within a second, not at the next heartbeat).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ READ_LIMIT = 10000
 
 def subscription(
     service: DataStreamsService, state: StreamState, shard: ShardState, start: Position, lifetime_s: float
-) -> Iterator[SubscriptionEvent]:
+) -> Iterator[SubscriptionEvent | None]:
     deadline = time.monotonic() + lifetime_s
     log = service.log
     last_event = 0.0
@@ -53,6 +55,7 @@ def subscription(
         start = nxt
         if not records:
             log.wait(state.key, shard.index, start, min(1.0, max(0.0, deadline - time.monotonic())))
+            yield None
 
 
 def _before(pos: Position) -> Position:
