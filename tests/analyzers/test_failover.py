@@ -27,7 +27,6 @@ from tests.analyzers.conftest import (
     analyzer,
     client,
     create_analyzer,
-    fragment_numbers,
     listed,
     producer,
     records,
@@ -143,7 +142,7 @@ def test_sigkill_of_a_worker_moves_its_leases(
         )
         took_over = time.monotonic() - killed
         assert all(p.wait(60) == 0 for p in producers)
-        numbers = {s: set(fragment_numbers(server, s)) for s in STREAMS}
+        numbers = {s: set(listed(server, s)) for s in STREAMS}
         assert all(len(n) >= 8 for n in numbers.values())
 
         def complete() -> list[dict[str, Any]]:

@@ -20,7 +20,6 @@ from tests.analyzers.conftest import (
     analyzer,
     client,
     create_analyzer,
-    fragment_numbers,
     listed,
     producer,
     raw_records,
@@ -88,7 +87,7 @@ def test_kit_lambda_consumes_the_analyzer_records_unchanged(
         time.sleep(0.5)
     assert ffmpeg.returncode == 0
     assert seen_while_sending, "no record was readable while the video was still being sent"
-    numbers = fragment_numbers(server, "crossing")
+    numbers = listed(server, "crossing")
     assert len(numbers) >= 8  # 9 s at one fragment a second
 
     def every_fragment() -> list[dict]:

@@ -13,7 +13,6 @@ from tests.analyzers.conftest import (
     analyzer,
     client,
     create_analyzer,
-    fragment_numbers,
     listed,
     producer,
     records,
@@ -51,7 +50,7 @@ def test_onnx_and_kserve_models_give_the_same_records(
             start(server, name)
         put = kvs.get_data_endpoint(StreamName="stage", APIName="PUT_MEDIA")["DataEndpoint"]
         assert producer(put, pedestrians, "stage", gop=30).wait(60) == 0
-        numbers = set(fragment_numbers(server, "stage"))
+        numbers = set(listed(server, "stage"))
 
         def both_done() -> list[dict[str, Any]]:
             numbers.update(listed(server, "stage"))

@@ -16,7 +16,6 @@ from tests.analyzers.conftest import (
     analyzer,
     client,
     create_analyzer,
-    fragment_numbers,
     listed,
     producer,
     records,
@@ -140,7 +139,6 @@ def test_a_stream_created_later_with_matching_tags_joins(
     assert [s["stream"] for s in analyzer(server, "lobbies")["stream_states"]] == ["lobby-east"]
     put = kvs.get_data_endpoint(StreamName="lobby-east", APIName="PUT_MEDIA")["DataEndpoint"]
     assert producer(put, pedestrians, "lobby-east", gop=30, seconds=3).wait(30) == 0
-    fragment_numbers(server, "lobby-east")
     docs = wait_until(
         lambda: (
             (d := records(kinesis, "out"))
