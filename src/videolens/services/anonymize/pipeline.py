@@ -6,10 +6,11 @@ detection has run at least `backfill` later, so a face first detected at t is al
 frames before t (where it was already there but not yet found), and every frame between two
 detections gets boxes interpolated between them instead of the stale boxes of the last detection.
 Sampling is the pipeline's adaptive sampler for "auto" (sooner on motion, cuts and surprising
-movement; looks between whole-picture looks at most AUTO_FULL_LOOK_S apart may cover only crops
-around the tracks) or every N frames. Faces are hidden on the decoder's own YUV planes when the frame is
-plain 4:2:0 (no full-frame colour conversion), on BGR otherwise, in the transcoder's draw thread
-(`Frame.defer`), so the pixel work runs beside the next frames' detection on the other core.
+movement; looks between whole-picture looks at most AUTO_FULL_LOOK_S apart may be partial: crops
+around the tracks, or the picture shrunk to what the smallest tracked face allows) or every N
+frames. Faces are hidden on the decoder's own YUV planes when the frame is plain 4:2:0 (no
+full-frame colour conversion), on BGR otherwise, in the transcoder's draw thread (`Frame.defer`), so
+the pixel work runs beside the next frames' detection on the other core.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from videolens.vision.sampler import Adaptive, AdaptiveConfig, EveryN, Sampler
 #: left faces 40 % uncovered on some frames (docs/performance.md)
 AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0, surprise=0.5)
 AUTO_MAX_GAP_S = AUTO_SAMPLING.max_gap_s
-#: "auto": looks between two at the whole picture this far apart may cover crops around the tracks
-#: only (tests/pipeline/test_crop_looks.py); None: every look is a whole one
-AUTO_FULL_LOOK_S: float | None = 0.7
+#: "auto": looks between two at the whole picture this far apart may be partial looks
+#: (tests/pipeline/test_crop_looks.py); None: every look is a whole one. 0.8, not 0.7: at 24-25 fps two
+#: 0.33 s gaps are 0.72-0.75 s, which left such input without partial looks
+AUTO_FULL_LOOK_S: float | None = 0.8
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class AnonymizePipeline:
         self.max_interval = auto_interval(fps) if auto else int(options.detect_every)
         sampler: Sampler = Adaptive(AUTO_SAMPLING) if auto else EveryN(self.max_interval)
         # "auto": between two looks at the whole picture (at most AUTO_FULL_LOOK_S apart) the looks
-        # may cover only crops around the tracks; a face that appears is found by the next whole look
+        # may be partial; a face that appears is found by the next whole look at the latest
         full_look_s = AUTO_FULL_LOOK_S if auto else None
         found_within = max(self.max_interval, round(rate * full_look_s)) if full_look_s else self.max_interval
         # A face is often found only a few frames after it starts entering the picture: cover ~0.3 s
@@ -112,6 +114,8 @@ class AnonymizePipeline:
             threshold=options.threshold,
             lookahead=True,
             full_look_s=full_look_s,
+            # 640x360 is looked at as 640x352, not padded to 640x384: 8 % less per whole look
+            squeeze_input=True,
             hooks=[self._observe] if spare is not None else [],
         )
         self.stats = PipelineStats()

@@ -32,7 +32,7 @@ from videolens.services.jobs.models import Job
 from videolens.services.jobs.service import JobsService
 from videolens.services.storage.models import ObjectInfo
 from videolens.services.storage.service import StorageService
-from videolens.vision.detector import FaceDetector
+from videolens.vision.detector import FaceDetector, video_pipeline_threads
 from videolens.vision.embedder import FaceEmbedder
 from videolens.vision.redaction import redact, scaled_box
 
@@ -82,7 +82,9 @@ class AnonymizeService:
         # session per distinct value would grow the process without bound
         with self._lock:
             if self._detector is None:
-                self._detector = FaceDetector(threshold=0.2, min_face_size=6)
+                self._detector = FaceDetector(
+                    threshold=0.2, min_face_size=6, threads=video_pipeline_threads()
+                )
             return self._detector.with_max_input_side(max_side)
 
     def embedder(self) -> FaceEmbedder:

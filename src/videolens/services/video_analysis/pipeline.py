@@ -12,8 +12,10 @@ Guarantees:
   boxes are final (a face first found at t is also covered on the frames just before t);
 - memory is bounded: the look-ahead buffer holds at most `backfill_s` plus one sampling gap of frames,
   and the tracker forgets what cannot produce a box any more;
-- with `full_look_s` (anonymization), a look between two whole-picture looks may cover only crops
-  around the live tracks; a face that appears is found by a whole look at most `full_look_s` later.
+- with `full_look_s` (anonymization), a look between two whole-picture looks may be a partial one
+  (crops around the live tracks, or the picture shrunk to what the smallest tracked face allows); it
+  must find again every face the last look found, and a face that appears is found by a whole look
+  at most `full_look_s` later.
 """
 
 from __future__ import annotations
@@ -26,18 +28,14 @@ from typing import Protocol
 
 import numpy as np
 
+from videolens.services.video_analysis.partial_looks import partial_look
 from videolens.vision.detections import Detections
 from videolens.vision.detector import FaceDetector
 from videolens.vision.sampler import Box, Sampler
-from videolens.vision.tracker import FaceTracker, iou
+from videolens.vision.tracker import FaceTracker
 from videolens.vision.types import Detection
 
 TICKS_PER_S = 1_000_000
-#: crop looks: the margin around a track's predicted box (in face sizes, each side), the share of the
-#: picture above which a whole look is cheaper, and how close a face found again must be to its course
-CROP_MARGIN = 0.6
-CROP_MAX_SHARE = 0.5
-CROP_FOUND_IOU = 0.3
 
 
 class AnalysisFrame(Protocol):
@@ -78,6 +76,7 @@ class StageTimes:
     frames: int = 0
     detections_run: int = 0
     crop_looks: int = 0  # of detections_run: looks at crops around the tracks only
+    reduced_looks: int = 0  # of detections_run: looks at the whole picture shrunk
 
     def per_frame_ms(self) -> dict[str, float]:
         n = max(self.frames, 1)
@@ -109,6 +108,7 @@ class FaceTrackPipeline:
         threshold: float | None = None,
         lookahead: bool = False,
         full_look_s: float | None = None,
+        squeeze_input: bool = False,
         hooks: Iterable[DetectionHook] = (),
     ) -> None:
         import time as _time
@@ -119,7 +119,7 @@ class FaceTrackPipeline:
         self.frame_size = frame_size
         self.threshold = threshold
         self.lookahead = lookahead
-        #: with it, a look may cover only crops around the live tracks (`_crop_look`) as long as a look
+        #: with it, a look may cover only the live tracks (`_partial_look`) as long as a look
         #: at the whole picture ran at most this long before (which finds the faces that appear)
         self.full_look = tick(full_look_s) if full_look_s is not None else None
         self.last_full = -1
@@ -129,7 +129,8 @@ class FaceTrackPipeline:
         self.tracker = FaceTracker(
             hold_frames=tick(self.tracking.hold_s), backfill_frames=self.backfill, frame_size=frame_size
         )
-        self.input_size = detector.input_size(*frame_size)
+        size = detector.video_input_size if squeeze_input else detector.input_size
+        self.input_size = size(*frame_size)
         self.buffer: deque[AnalysisFrame] = deque()
         self.last_detect = -1
         self.times = StageTimes()
@@ -160,16 +161,14 @@ class FaceTrackPipeline:
         t1 = self._clock()
         now = tick(frame.time)
         found = None
-        # a crop look only when the next look (as far ahead as this one came) is still within
+        # a partial look only when the next look (as far ahead as this one came) is still within
         # `full_look` of the last whole one: faces that appear are found at most that late
         since_full = now - self.last_full + (now - self.last_detect)
         if self.full_look is not None and not self.sampler.scene_cut and since_full <= self.full_look:
-            found = self._crop_look(rgb, now)
+            found = self._partial_look(rgb, now)
         if found is None:
             found = self.detector.detect_rgb(rgb, self.frame_size, self.threshold)
             self.last_full = now
-        else:
-            self.times.crop_looks += 1
         t2 = self._clock()
         if self.sampler.scene_cut:
             self.tracker.end_tracks()
@@ -188,64 +187,20 @@ class FaceTrackPipeline:
         self.times.detect += t2 - t1
         self.times.track += t3 - t2
 
-    def _crop_look(self, rgb: np.ndarray, now: int) -> list[Detection] | None:
-        """The faces of the live tracks, each looked for in a crop around its predicted box (a few
-        times the face: 3-6x cheaper than the whole picture at 640x360, docs/performance.md); None
-        when a whole look is needed: no live track, crops covering most of the picture, a track
-        predicted outside it, or a face the last look found and the crops do not. A face cut by a
-        crop's edge is left out: a neighbour's (whole in its own crop) or a new one (the next whole
-        look finds it; back-fill covers it before)."""
+    def _partial_look(self, rgb: np.ndarray, now: int) -> list[Detection] | None:
+        """The live tracks' faces by a partial look (services/video_analysis/partial_looks.py), or
+        None when a whole look must run."""
         live = [
             t for t in self.tracker.tracks.values() if t.alive and now - t.last <= self.tracker.hold_frames
         ]
-        if not live:
+        look = partial_look(self.detector, rgb, self.frame_size, self.threshold, live, now, self.last_detect)
+        if look is None:
             return None
-        width, height = self.frame_size
-        in_w, in_h = rgb.shape[1], rgb.shape[0]
-        sx, sy = in_w / width, in_h / height
-        regions: list[list[int]] = []
-        for t in live:
-            x1, y1, x2, y2 = t.predict(now)
-            m = CROP_MARGIN * max(x2 - x1, y2 - y1)
-            region = [
-                max(0, math.floor((x1 - m) * sx)),
-                max(0, math.floor((y1 - m) * sy)),
-                min(in_w, math.ceil((x2 + m) * sx)),
-                min(in_h, math.ceil((y2 + m) * sy)),
-            ]
-            if region[2] - region[0] < 8 or region[3] - region[1] < 8:
-                return None  # predicted (mostly) outside the picture
-            regions.append(region)
-        if sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions) > CROP_MAX_SHARE * in_w * in_h:
-            return None
-        found: list[Detection] = []
-        for ax1, ay1, ax2, ay2 in regions:
-            crop_size = (max(1, round((ax2 - ax1) / sx)), max(1, round((ay2 - ay1) / sy)))
-            ox, oy = ax1 / sx, ay1 / sy
-            for d in self.detector.detect_rgb(rgb[ay1:ay2, ax1:ax2], crop_size, self.threshold):
-                cut = (
-                    (ax1 > 0 and d.x1 <= 1)
-                    or (ay1 > 0 and d.y1 <= 1)
-                    or (ax2 < in_w and d.x2 >= crop_size[0] - 1)
-                    or (ay2 < in_h and d.y2 >= crop_size[1] - 1)
-                )
-                if cut:
-                    continue
-                box = (d.x1 + ox, d.y1 + oy, d.x2 + ox, d.y2 + oy)
-                same = next(
-                    (i for i, f in enumerate(found) if iou(box, (f.x1, f.y1, f.x2, f.y2)) >= 0.4), None
-                )
-                if same is not None:  # a face in two overlapping crops
-                    if found[same].score >= d.score:
-                        continue
-                    found.pop(same)
-                found.append(Detection(*box, d.score, d.landmarks + np.array([ox, oy], dtype=np.float32)))
-        for t in live:
-            if t.last == self.last_detect and not any(
-                iou(t.predict(now), (d.x1, d.y1, d.x2, d.y2)) >= CROP_FOUND_IOU for d in found
-            ):
-                return None
-        return found
+        if look.kind == "crop":
+            self.times.crop_looks += 1
+        else:
+            self.times.reduced_looks += 1
+        return look.found
 
     def _release(self, upto: int | None) -> list[Released]:
         out: list[AnalysisFrame] = []
