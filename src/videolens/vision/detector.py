@@ -138,12 +138,15 @@ class FaceDetector:
 
     def video_input_size(self, width: int, height: int) -> tuple[int, int]:
         """`input_size`, each side rounded down to the network's multiple of 32 where that shrinks it
-        by at most 4 %: the padding up to it would cost as much as picture (640x360 runs at 640x352,
+        by at most 4 %: the padding up to it would cost as much as picture does (640x360 runs at 640x352,
         8 % cheaper than padded to 640x384), while the faces shrink by 2 %."""
-        return tuple(  # type: ignore[return-value]
-            down if side - down <= 0.04 * side and down > 0 else side
-            for side, down in ((s, s // 32 * 32) for s in self.input_size(width, height))
-        )
+
+        def snapped(side: int) -> int:
+            down = side // 32 * 32
+            return down if down > 0 and side - down <= 0.04 * side else side
+
+        w, h = self.input_size(width, height)
+        return snapped(w), snapped(h)
 
     def _prepare(self, image_bgr: np.ndarray) -> np.ndarray:
         """Resize (down only) to `input_size` and return RGB (the network's channel order)."""

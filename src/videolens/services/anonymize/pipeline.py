@@ -37,7 +37,7 @@ from videolens.vision.sampler import Adaptive, AdaptiveConfig, EveryN, Sampler
 AUTO_SAMPLING = AdaptiveConfig(max_gap_s=0.33, motion=18.0, surprise=0.5)
 AUTO_MAX_GAP_S = AUTO_SAMPLING.max_gap_s
 #: "auto": looks between two at the whole picture this far apart may be partial looks
-#: (tests/pipeline/test_crop_looks.py); None: every look is a whole one. 0.8, not 0.7: at 24-25 fps two
+#: (tests/pipeline/test_partial_looks.py); None: every look is a whole one. 0.8, not 0.7: at 24-25 fps two
 #: 0.33 s gaps are 0.72-0.75 s, which left such input without partial looks
 AUTO_FULL_LOOK_S: float | None = 0.8
 

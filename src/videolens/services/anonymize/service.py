@@ -79,7 +79,8 @@ class AnonymizeService:
 
     def detector(self, max_side: int) -> FaceDetector:
         # one ONNX session for every detection size: the size is user input (a job parameter), and a
-        # session per distinct value would grow the process without bound
+        # session per distinct value would grow the process without bound. Its onnxruntime threads
+        # leave a core to decode + encode (video_pipeline_threads); a photo shares them
         with self._lock:
             if self._detector is None:
                 self._detector = FaceDetector(
