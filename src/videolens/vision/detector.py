@@ -68,9 +68,10 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndar
 
 def video_pipeline_threads() -> int:
     """onnxruntime threads for a detector inside the video pipeline, which decodes and encodes beside
-    it: one core fewer than the process may use. On 2 cores one thread is as fast as two (hamilton
-    205.7 vs 196.6 fps, 1080p 36.8 vs 37.3 fps) for 8 % less CPU: a second thread costs 15 % more CPU per
-    look at 640x352 and is slower below ~200x200 (crop and reduced looks), docs/performance.md."""
+    it: one core fewer than the process may use. On 2 cores one thread is about as fast as two
+    (hamilton 205.7 vs 196.6 fps, Megamind 147.5 vs 145.0, 1080p 36.8 vs 37.3) for 3-8 % less CPU: a
+    second thread costs 15 % more CPU per look at 640x352 and is slower below ~200x200 (crop and
+    reduced looks), docs/performance.md."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
