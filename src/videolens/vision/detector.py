@@ -17,6 +17,8 @@ from videolens.vision.types import Detection
 _INPUT = "input.1"
 _OUTPUTS = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
 _STRIDE = 4  # the output maps are 1/4 of the input size
+#: the network's input sides are multiples of this (its deepest maps are 1/32 of the input)
+INPUT_MULTIPLE = 32
 _NMS_IOU = 0.3
 
 
@@ -77,6 +79,13 @@ def video_pipeline_threads() -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(4, cores - 1))
+
+
+def padded_size(width: int, height: int) -> tuple[int, int]:
+    """The input CenterFace computes on for an image of this size (padded bottom/right): its cost."""
+    return math.ceil(width / INPUT_MULTIPLE) * INPUT_MULTIPLE, math.ceil(
+        height / INPUT_MULTIPLE
+    ) * INPUT_MULTIPLE
 
 
 def shrink_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -143,7 +152,7 @@ class FaceDetector:
         8 % cheaper than padded to 640x384), while the faces shrink by 2 %."""
 
         def snapped(side: int) -> int:
-            down = side // 32 * 32
+            down = side // INPUT_MULTIPLE * INPUT_MULTIPLE
             return down if down > 0 and side - down <= 0.04 * side else side
 
         w, h = self.input_size(width, height)
@@ -181,7 +190,7 @@ class FaceDetector:
         thr = self.threshold if threshold is None else threshold
         width, height = frame_size
         new_h, new_w = rgb.shape[:2]
-        pad_w, pad_h = math.ceil(new_w / 32) * 32, math.ceil(new_h / 32) * 32
+        pad_w, pad_h = padded_size(new_w, new_h)
         # The network was trained on RGB input in 0..255 without mean subtraction; pad bottom/right.
         blob = np.zeros((1, 3, pad_h, pad_w), dtype=np.float32)
         blob[0, :, :new_h, :new_w] = rgb.transpose(2, 0, 1)

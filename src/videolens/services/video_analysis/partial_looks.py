@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from videolens.vision.detector import FaceDetector, shrink_rgb
+from videolens.vision.detector import FaceDetector, padded_size, shrink_rgb
 from videolens.vision.sampler import Box, center_error
 from videolens.vision.tracker import Track, iou
 from videolens.vision.types import Detection
@@ -71,9 +71,9 @@ def partial_look(
             REDUCED_MIN_SIDE / min(in_w, in_h),
         ),
     )
-    # the sides rounded up to the network's multiple of 32: the padding would cost the same
-    small_w = min(in_w, math.ceil(in_w * scale / 32) * 32)
-    small_h = min(in_h, math.ceil(in_h * scale / 32) * 32)
+    # the sides rounded up to the network's input multiple: the padding would cost the same
+    up_w, up_h = padded_size(math.ceil(in_w * scale), math.ceil(in_h * scale))
+    small_w, small_h = min(in_w, up_w), min(in_h, up_h)
     reduced_cost = pixels(small_w, small_h)
     if min(crop_cost, reduced_cost) > PARTIAL_MAX_SHARE * whole:
         return None
@@ -90,8 +90,9 @@ def partial_look(
 
 
 def pixels(width: int, height: int) -> int:
-    """What CenterFace computes on for an input of this size (padded to multiples of 32)."""
-    return math.ceil(width / 32) * 32 * math.ceil(height / 32) * 32
+    """What CenterFace computes on for an input of this size (padded to its input multiple)."""
+    padded_w, padded_h = padded_size(width, height)
+    return padded_w * padded_h
 
 
 def found_again(predicted: Box, found: list[Detection]) -> bool:
